@@ -1,0 +1,314 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// AuditRecord is one entry of the append-only audit trail: a receipt, a transition, an external
+// call, an outbound document, an operator action. Refs are the external and ERP identifiers it
+// mentions (PO numbers, control numbers, AS2 message ids, sale order names); trace finds records
+// by any of them.
+type AuditRecord struct {
+	Seq           int64
+	At            time.Time
+	Kind          string // "message.received", "order.transition", "erp.call", "outbound.sent", "dlq.replay", ...
+	CorrelationID string
+	Partner       string
+	Subject       string // the hub id it is about
+	Actor         string
+	Summary       string
+	Detail        map[string]any
+	Refs          []string
+	Hash          string // set once sealed into the chain
+}
+
+// Audit appends r to the trail inside the transaction and indexes its refs for trace.
+func (tx *Tx) Audit(ctx context.Context, r AuditRecord) error {
+	if !tx.auditLocked {
+		if err := tx.db.b.AuditWriteLock(ctx, tx.ex); err != nil {
+			return fmt.Errorf("locking audit trail: %w", err)
+		}
+		tx.auditLocked = true
+	}
+	if r.At.IsZero() {
+		r.At = tx.db.now()
+	}
+	detail := "{}"
+	if len(r.Detail) > 0 {
+		b, err := json.Marshal(r.Detail)
+		if err != nil {
+			return err
+		}
+		detail = string(b)
+	}
+	refs := cleanRefs(r.Refs)
+	_, err := tx.ex.Exec(ctx, `INSERT INTO audit_log (at, kind, correlation_id, partner, subject, actor, summary, detail, refs)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, micros(r.At), r.Kind, r.CorrelationID, r.Partner, r.Subject, r.Actor, r.Summary,
+		detail, strings.Join(refs, "\n"))
+	if err != nil {
+		return fmt.Errorf("appending audit record: %w", err)
+	}
+	keys := append([]string{r.CorrelationID}, refs...)
+	if r.Subject != "" {
+		keys = append(keys, r.Subject)
+	}
+	for _, k := range keys {
+		if err := tx.addTraceKey(ctx, k, r.CorrelationID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cleanRefs(refs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range refs {
+		r = strings.TrimSpace(r)
+		if r == "" || seen[r] || strings.ContainsAny(r, "\n") {
+			continue
+		}
+		seen[r] = true
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (tx *Tx) addTraceKey(ctx context.Context, key, corr string) error {
+	var n int
+	if err := tx.ex.QueryRow(ctx, `SELECT COUNT(*) FROM trace_keys WHERE key = ? AND correlation_id = ?`, key, corr).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ex.Exec(ctx, `INSERT INTO trace_keys (key, correlation_id) VALUES (?, ?)`, key, corr); err != nil &&
+		!tx.db.b.IsUniqueViolation(err) {
+		return fmt.Errorf("indexing trace key: %w", err)
+	}
+	return nil
+}
+
+// TraceKey links key to correlation id corr without an audit record (for ids learned later).
+func (tx *Tx) TraceKey(ctx context.Context, key, corr string) error {
+	return tx.addTraceKey(ctx, key, corr)
+}
+
+// CorrelationsFor returns the correlation ids a key (PO number, message id, control number, ERP
+// name, correlation id) is linked to.
+func (db *DB) CorrelationsFor(ctx context.Context, key string) ([]string, error) {
+	rows, err := db.b.Query(ctx, `SELECT DISTINCT correlation_id FROM trace_keys WHERE key = ? ORDER BY correlation_id`, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AuditTrail returns the records of one correlation id in order.
+func (db *DB) AuditTrail(ctx context.Context, corr string) ([]AuditRecord, error) {
+	rows, err := db.b.Query(ctx, `SELECT `+auditCols+` FROM audit_log WHERE correlation_id = ? ORDER BY seq`, corr)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditRecord
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+const auditCols = `seq, at, kind, correlation_id, partner, subject, actor, summary, detail, refs, hash`
+
+func scanAudit(r Row) (AuditRecord, error) {
+	var a AuditRecord
+	var at int64
+	var detail, refs string
+	if err := r.Scan(&a.Seq, &at, &a.Kind, &a.CorrelationID, &a.Partner, &a.Subject, &a.Actor, &a.Summary, &detail, &refs, &a.Hash); err != nil {
+		return a, err
+	}
+	a.At = fromMicros(at)
+	if detail != "" && detail != "{}" {
+		_ = json.Unmarshal([]byte(detail), &a.Detail)
+	}
+	if refs != "" {
+		a.Refs = strings.Split(refs, "\n")
+	}
+	return a, nil
+}
+
+// chainHash is the hash of a record chained to its predecessor. It covers the sequence number, so
+// deleting a record breaks the chain at the next one.
+func chainHash(prev string, seq, at int64, kind, corr, partner, subject, actor, summary, detail, refs string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", prev, seq, at, kind, corr, partner, subject,
+		actor, summary, detail, refs)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SealAudit chains every committed, unsealed audit record into the hash chain, in seq order, and
+// returns how many it sealed. It is safe to run from several processes: the head row serializes
+// sealers.
+func (db *DB) SealAudit(ctx context.Context) (int, error) {
+	// Find the highest seq such that every record up to it is committed.
+	var upto int64
+	err := db.b.Quiesce(ctx, func(ctx context.Context) error {
+		return db.b.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_log`).Scan(&upto)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sealing audit trail: %w", err)
+	}
+	total := 0
+	for {
+		n := 0
+		err := db.InTx(ctx, func(tx *Tx) error {
+			var headSeq int64
+			var headHash string
+			if err := tx.ex.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+db.forUpdate()).Scan(&headSeq, &headHash); err != nil {
+				return err
+			}
+			rows, err := tx.ex.Query(ctx, `SELECT seq, at, kind, correlation_id, partner, subject, actor, summary, detail, refs
+				FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 2000`, headSeq, upto)
+			if err != nil {
+				return err
+			}
+			type sealed struct {
+				seq  int64
+				hash string
+			}
+			var batch []sealed
+			prev := headHash
+			for rows.Next() {
+				var seq, at int64
+				var kind, corr, partner, subject, actor, summary, detail, refs string
+				if err := rows.Scan(&seq, &at, &kind, &corr, &partner, &subject, &actor, &summary, &detail, &refs); err != nil {
+					rows.Close()
+					return err
+				}
+				prev = chainHash(prev, seq, at, kind, corr, partner, subject, actor, summary, detail, refs)
+				batch = append(batch, sealed{seq, prev})
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, s := range batch {
+				if _, err := tx.ex.Exec(ctx, `UPDATE audit_log SET hash = ? WHERE seq = ?`, s.hash, s.seq); err != nil {
+					return err
+				}
+			}
+			if len(batch) > 0 {
+				last := batch[len(batch)-1]
+				if _, err := tx.ex.Exec(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, last.seq, last.hash); err != nil {
+					return err
+				}
+			}
+			n = len(batch)
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("sealing audit trail: %w", err)
+		}
+		total += n
+		if n < 2000 {
+			return total, nil
+		}
+	}
+}
+
+func (db *DB) forUpdate() string {
+	if db.b.Name() == "postgres" {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// AuditProblem is one place where the stored trail does not match its chain.
+type AuditProblem struct {
+	Seq     int64
+	Problem string
+}
+
+// AuditReport is the result of VerifyAudit.
+type AuditReport struct {
+	Checked  int64 // sealed records whose hash was recomputed
+	Unsealed int64 // records newer than the chain head, not yet sealed
+	HeadSeq  int64
+	Problems []AuditProblem
+}
+
+// OK reports whether the chain verified.
+func (r AuditReport) OK() bool { return len(r.Problems) == 0 }
+
+// VerifyAudit recomputes the hash chain over every sealed record and reports edits (a hash that no
+// longer matches), deletions (the chain breaks at the next record, or the head points past the
+// last record) and tampering with the head.
+func (db *DB) VerifyAudit(ctx context.Context) (AuditReport, error) {
+	var rep AuditReport
+	var headHash string
+	if err := db.b.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&rep.HeadSeq, &headHash); err != nil {
+		return rep, fmt.Errorf("reading audit head: %w", err)
+	}
+	rows, err := db.b.Query(ctx, `SELECT seq, at, kind, correlation_id, partner, subject, actor, summary, detail, refs, hash
+		FROM audit_log ORDER BY seq`)
+	if err != nil {
+		return rep, err
+	}
+	defer rows.Close()
+	prev := ""
+	var lastSealed int64
+	for rows.Next() {
+		var seq, at int64
+		var kind, corr, partner, subject, actor, summary, detail, refs, hash string
+		if err := rows.Scan(&seq, &at, &kind, &corr, &partner, &subject, &actor, &summary, &detail, &refs, &hash); err != nil {
+			return rep, err
+		}
+		if seq > rep.HeadSeq {
+			rep.Unsealed++
+			if hash != "" {
+				rep.Problems = append(rep.Problems, AuditProblem{seq, "record beyond the chain head carries a hash"})
+			}
+			continue
+		}
+		want := chainHash(prev, seq, at, kind, corr, partner, subject, actor, summary, detail, refs)
+		rep.Checked++
+		if hash != want {
+			rep.Problems = append(rep.Problems, AuditProblem{seq, "hash does not match: record edited, or a record before it deleted or edited"})
+			if len(rep.Problems) > 100 {
+				break
+			}
+		}
+		prev = hash
+		lastSealed = seq
+	}
+	if err := rows.Err(); err != nil {
+		return rep, err
+	}
+	if rep.HeadSeq != lastSealed {
+		rep.Problems = append(rep.Problems, AuditProblem{rep.HeadSeq, fmt.Sprintf("chain head names record %d, last sealed record is %d: records deleted", rep.HeadSeq, lastSealed)})
+	} else if prev != headHash {
+		rep.Problems = append(rep.Problems, AuditProblem{rep.HeadSeq, "chain head hash does not match the last record"})
+	}
+	return rep, nil
+}
