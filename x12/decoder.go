@@ -425,6 +425,7 @@ func (d *Decoder) endGroup(seg Segment) {
 		d.mismatch(&g.Errors, LevelGroup, seg, GroupControlMismatch, "GE02 control number %q does not match GS06 %q", c, g.ControlNumber)
 	}
 	g.Closed = true
+	g.trailerCount = seg.ElementString(1)
 	d.emit(Event{Kind: GroupEnd, Interchange: d.ic, Group: g})
 	d.gp = nil
 }

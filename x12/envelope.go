@@ -53,6 +53,8 @@ type Group struct {
 	Closed bool
 	// Errors are problems of the group envelope (GS/GE); their Code is an AK905 code.
 	Errors []*Error
+
+	trailerCount string // GE01 as read
 }
 
 // Set is one transaction set, ST to SE, as read. Its Segments (ST and SE included) are valid until

@@ -33,13 +33,42 @@ type frame struct {
 	counts []int
 }
 
+// Loops returns, for each segment of set, the path of loops it belongs to according to schema
+// ("" for the top level, "N1", "PO1/SLN", ...). Segments that fit nowhere get the path of the
+// loop the reader was in.
+func Loops(set *Set, schema *Schema) []string {
+	v := validator{schema: schema, set: set, paths: make([]string, 0, len(set.Segments))}
+	v.run()
+	return v.paths
+}
+
+// SchemaFor returns the definition to validate set with: the set's id in the version its group's
+// GS08 maps to (see [SchemaVersion]). exact is false when the version is only the nearest one.
+func (c *Catalog) SchemaFor(set *Set) (s *Schema, exact bool, err error) {
+	v, exact := SchemaVersion(set.Version())
+	s, err = c.Schema(v, set.ID)
+	return s, exact, err
+}
+
 type validator struct {
+	paths  []string
 	schema *Schema
 	set    *Set
 	frames []frame
 	errs   []*Error
 	seg    Segment
 	pos    int
+}
+
+func (v *validator) path() string {
+	p := ""
+	for _, f := range v.frames[1:] {
+		if p != "" {
+			p += "/"
+		}
+		p += f.loop.ID
+	}
+	return p
 }
 
 func (v *validator) loopID() string {
@@ -59,6 +88,9 @@ func (v *validator) run() {
 	for i, seg := range v.set.Segments {
 		v.seg, v.pos = seg, i+1
 		v.segment(seg)
+		if v.paths != nil {
+			v.paths = append(v.paths, v.path())
+		}
 	}
 	if len(v.set.Segments) > 0 {
 		v.pos = len(v.set.Segments)
@@ -147,12 +179,13 @@ func (v *validator) segment(seg Segment) {
 		v.segErr(SegImplNotUsed, n.SegmentID, "segment %s is not used in this partner's guide", n.SegmentID)
 	}
 	if n.Loop != nil {
-		if n.Max > 0 && f.counts[idx] > n.Max {
-			v.segErr(SegLoopOverMax, n.SegmentID, "loop %s occurs more than %d times", n.SegmentID, n.Max)
-		}
+		over := n.Max > 0 && f.counts[idx] > n.Max
 		lf := frame{loop: n.Loop, idx: 0, counts: make([]int, len(n.Loop.Children))}
 		lf.counts[0] = 1
 		v.frames = append(v.frames, lf)
+		if over {
+			v.segErr(SegLoopOverMax, n.SegmentID, "loop %s occurs more than %d times", n.SegmentID, n.Max)
+		}
 		n = n.Loop.Children[0]
 	} else if n.Max > 0 && f.counts[idx] > n.Max {
 		v.segErr(SegExceedsMaxUse, n.SegmentID, "segment %s occurs more than %d times", n.SegmentID, n.Max)
