@@ -1,0 +1,10 @@
+// Package odoo is the hub's connector to Odoo 17, 18 and 19: a Client that speaks JSON-2 (Odoo
+// 19+), JSON-RPC and XML-RPC, classifies Odoo's errors into Waybill's coded errors, limits its own
+// concurrency and rate, opens a circuit breaker while Odoo is down, and implements the waybill.ERP
+// port and the waybill.ChangeFeed capability on top of Odoo's standard models.
+//
+// Every write is find-before-create on the hub reference, stored in sale.order.origin as
+// "waybill:<HubRef>", so that a create retried after a crash or a time-out never makes a second
+// record. Field names that differ between Odoo versions are chosen from the detected version
+// (see fields.go).
+package odoo
