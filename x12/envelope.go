@@ -89,12 +89,22 @@ type segRec struct {
 func (s *Set) Clone() *Set {
 	c := *s
 	c.arena, c.bnds, c.recs = nil, nil, nil
+	c.count = s.SegmentCount()
 	c.Segments = make([]Segment, len(s.Segments))
 	for i, g := range s.Segments {
 		c.Segments[i] = g.Clone()
 	}
 	c.Errors = append([]*Error(nil), s.Errors...)
 	return &c
+}
+
+// SegmentCount returns the number of segments read for the set, ST and SE included (also when
+// the set was Truncated).
+func (s *Set) SegmentCount() int {
+	if s.count > 0 {
+		return s.count
+	}
+	return len(s.Segments)
 }
 
 // Version returns the version of the set's group (GS08), "" when unknown.
