@@ -34,7 +34,7 @@
 //
 //	guide 004010 850 "ACME purchase orders"
 //	unused CUR                # the segment must not be sent
-//	require DTM               # the segment becomes mandatory
+//	require DTM               # the segment becomes mandatory where it first appears
 //	max REF 2                 # the segment may occur at most twice (each time its loop occurs)
 //	mandatory BEG 05          # the element becomes mandatory
 //	unused-element PO1 05     # the element must not be sent

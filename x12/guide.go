@@ -137,20 +137,34 @@ func (g *Guide) Apply(base *Schema) (*Schema, error) {
 		return c
 	}
 	var nodes []*Node
-	var cloneLoop func(l *Loop) *Loop
-	cloneLoop = func(l *Loop) *Loop {
+	depth := map[*Node]int{}
+	var cloneLoop func(l *Loop, d int) *Loop
+	cloneLoop = func(l *Loop, d int) *Loop {
 		c := &Loop{ID: l.ID}
-		for _, n := range l.Children {
+		for i, n := range l.Children {
 			cn := *n
 			if n.Loop != nil {
-				cn.Loop = cloneLoop(n.Loop)
+				cn.Loop = cloneLoop(n.Loop, d+1)
 			}
 			c.Children = append(c.Children, &cn)
 			nodes = append(nodes, &cn)
+			depth[&cn] = d
+			if i == 0 && d > 0 {
+				depth[&cn] = d - 1 // a loop's trigger sits at its loop's level
+			}
 		}
 		return c
 	}
-	s.Root = cloneLoop(base.Root)
+	s.Root = cloneLoop(base.Root, 0)
+	shallowest := func(id string) int {
+		m := 1 << 30
+		for _, n := range nodes {
+			if n.SegmentID == id && n.Segment != nil && depth[n] < m {
+				m = depth[n]
+			}
+		}
+		return m
+	}
 	for _, r := range g.Rules {
 		if !base.inSet[r.Segment] {
 			return nil, fmt.Errorf("guide %s line %d: segment %s is not in transaction set %s", g.Name, r.Line, r.Segment, base.ID)
@@ -165,7 +179,12 @@ func (g *Guide) Apply(base *Schema) (*Schema, error) {
 				case "unused":
 					n.NotUsed = true
 				case "require":
-					n.Usage = 'M'
+					// only where the segment first appears (the header), not in every loop using it
+					if n.Segment != nil && depth[n] == shallowest(n.SegmentID) {
+						n.Usage = 'M'
+					} else if n.Loop != nil && shallowest(n.SegmentID) >= depth[n] {
+						n.Usage = 'M'
+					}
 				case "max":
 					n.Max = r.Max
 				}

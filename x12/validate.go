@@ -104,7 +104,7 @@ func (v *validator) run() {
 func (v *validator) missing(f *frame, from, to int) {
 	for j := from + 1; j < to; j++ {
 		n := f.loop.Children[j]
-		if n.Usage == 'M' && f.counts[j] == 0 {
+		if n.Usage == 'M' && f.counts[j] == 0 && n.SegmentID != "SE" { // a missing SE is an envelope error
 			what := "segment"
 			if n.Loop != nil {
 				what = "loop"

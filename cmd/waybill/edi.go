@@ -76,6 +76,8 @@ read but has errors, 2 for usage or I/O problems.`,
 	}
 	ack.Flags().StringVar(&opts.kind, "kind", "", "force 997 or 999 (default: 999 for 005010 groups, 997 otherwise)")
 	ack.Flags().StringVar(&opts.guide, "guide", "", "partner guide file laid over the standard definition")
+	ack.Flags().StringVar(&opts.now, "now", "", "date and time to write in the envelopes (RFC 3339), for reproducible output")
+	ack.Flags().MarkHidden("now")
 
 	tojson := &cobra.Command{
 		Use:   "tojson FILE",
@@ -99,6 +101,7 @@ type ediOptions struct {
 	schemas string
 	strict  bool
 	kind    string
+	now     string
 }
 
 func oneFile(cmd *cobra.Command, args []string) error {
@@ -162,11 +165,12 @@ func (o *ediOptions) ack(ctx context.Context, out io.Writer, name string) error 
 			return nil
 		}
 	}
-	if now := os.Getenv("WAYBILL_EDI_NOW"); now != "" {
-		// fixed clock for golden tests and reproducible output
-		if t, err := parseNow(now); err == nil {
-			opts.Now = t
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339, o.now)
+		if err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("--now: %w", err)}
 		}
+		opts.Now = t
 	}
 	bw := bufio.NewWriter(out)
 	sum, err := x12.Acknowledge(ctx, bufio.NewReader(in), bw, opts)
@@ -726,4 +730,3 @@ func (r *report) writeValidation(out io.Writer) error {
 	return w.Flush()
 }
 
-func parseNow(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }
