@@ -33,7 +33,7 @@ func golden(t *testing.T, name string, got []byte) {
 
 func ackInput() string {
 	in := interchange("PO",
-		"BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**UP*1",                  // good
+		"BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**UP*1",                 // good
 		"BEG*00*XX*PO2**20241301~PO1*1*1X*EA*1**UP*1~ZZZ*1",          // element and segment errors
 		"BEG*00*SA*PO3**20240101~PO1*1*1*EA*1**UP*1~CTT*1~CTT*2~AMT", // loop over max, AMT01 missing
 	)

@@ -729,4 +729,3 @@ func (r *report) writeValidation(out io.Writer) error {
 	fmt.Fprintf(w, "%s: %d interchanges, %d transaction sets (%d with errors), %d errors, %d warnings\n", verdict, len(r.interchanges), sets, bad, len(r.errors), len(r.warnings))
 	return w.Flush()
 }
-
