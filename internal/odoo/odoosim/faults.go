@@ -13,22 +13,22 @@ import (
 // safe for concurrent use; settings apply to requests that start after the
 // call. Counted faults (FailNext, DropNext, ...) take precedence over rates.
 type Faults struct {
-	mu          sync.Mutex
-	rnd         *rand.Rand
-	latency     time.Duration
-	errRate     float64
-	errStatus   int
-	failNext    int
-	failStatus  int
-	dropRate    float64
-	dropNext    int
-	dropAfter   bool
-	down        bool
-	downUntil   time.Time
-	slowCommit  time.Duration
-	serialRate  float64
-	serialNext  int
-	injected    int
+	mu         sync.Mutex
+	rnd        *rand.Rand
+	latency    time.Duration
+	errRate    float64
+	errStatus  int
+	failNext   int
+	failStatus int
+	dropRate   float64
+	dropNext   int
+	dropAfter  bool
+	down       bool
+	downUntil  time.Time
+	slowCommit time.Duration
+	serialRate float64
+	serialNext int
+	injected   int
 }
 
 func newFaults(seed int64) *Faults {
