@@ -73,7 +73,7 @@ func TestNegativeMDN(t *testing.T) {
 				// A newer certificate is the one we encrypt for; the real one still verifies the MDN.
 				a.TheirCerts = append(a.TheirCerts, newKeypair(t, "acme-wrong", 5, -time.Hour, 30*24*time.Hour).Cert)
 			},
-			want:  FailDecryption},
+			want: FailDecryption},
 		{name: "content altered after signing",
 			tweak: func(a, b *Partner) { a.Encrypt = false },
 			prepare: func(t *testing.T, p *pair) {
