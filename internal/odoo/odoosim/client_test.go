@@ -233,3 +233,22 @@ func readOne(t *testing.T, c caller, model string, id int, fields ...string) map
 	}
 	return rows[0].(map[string]any)
 }
+
+func decodeJSON(t testing.TB, src string) any {
+	t.Helper()
+	v, ok := tryJSON(src)
+	if !ok {
+		t.Fatalf("bad JSON %s", src)
+	}
+	return v
+}
+
+func tryJSON(src string) (any, bool) {
+	var v any
+	d := json.NewDecoder(strings.NewReader(src))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return nil, false
+	}
+	return normalize(v), true
+}

@@ -61,6 +61,9 @@ func writeXMLRPCFault(w http.ResponseWriter, e *Error) {
 	w.Write(b.Bytes())
 }
 
+// xmlEscaper escapes like Python's xmlrpc.client: only &, < and >.
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 type errNone struct{}
 
 func (errNone) Error() string { return "cannot marshal None unless allow_none is enabled" }
@@ -86,7 +89,7 @@ func encodeValue(b *bytes.Buffer, v any) error {
 		b.WriteString("<double>" + strconv.FormatFloat(x, 'g', -1, 64) + "</double>")
 	case string:
 		b.WriteString("<string>")
-		xml.EscapeText(b, []byte(x))
+		b.WriteString(xmlEscaper.Replace(x))
 		b.WriteString("</string>")
 	case []int:
 		return encodeValue(trimValue(b), intsToAny(x))
@@ -108,7 +111,7 @@ func encodeValue(b *bytes.Buffer, v any) error {
 		b.WriteString("<struct>\n")
 		for _, k := range keys {
 			b.WriteString("<member>\n<name>")
-			xml.EscapeText(b, []byte(k))
+			b.WriteString(xmlEscaper.Replace(k))
 			b.WriteString("</name>\n")
 			if err := encodeValue(b, x[k]); err != nil {
 				return err
