@@ -201,3 +201,14 @@ func (c *Client) resolveChangeOrders(ctx context.Context, chs []waybill.Change) 
 	}
 	return nil
 }
+
+// ChangeCursorAt returns a cursor from which Changes returns what changed at or after t (minus
+// the overlap), so that change capture can start now rather than from Odoo's first record.
+func ChangeCursorAt(t time.Time) string {
+	st := cursorState{}
+	ts := t.UTC().Format(odooDatetime)
+	for _, f := range feeds {
+		st[f.kind] = &feedPos{T: ts}
+	}
+	return st.encode()
+}

@@ -154,6 +154,9 @@ func (c *Client) Call(ctx context.Context, model, method string, args []any, kwa
 		if e.RetryAfter > wait {
 			wait = e.RetryAfter
 		}
+		if wait > c.cfg.RetryMaxWait {
+			wait = c.cfg.RetryMaxWait
+		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, err
 		}

@@ -42,6 +42,7 @@ type Config struct {
 	RateBurst      int           `koanf:"rate_burst" json:"rate_burst"`           // token bucket size (default MaxConcurrency)
 	MaxRetries     int           `koanf:"max_retries" json:"max_retries"`         // in-call retries of transient errors (default 2)
 	RetryBase      time.Duration `koanf:"retry_base" json:"retry_base"`           // first retry delay, doubled each time (default 200ms)
+	RetryMaxWait   time.Duration `koanf:"retry_max_wait" json:"retry_max_wait"`   // cap of one in-call wait, Retry-After included (default 10s)
 	Breaker        BreakerConfig `koanf:"breaker" json:"breaker"`
 
 	Warehouse     string        `koanf:"warehouse" json:"warehouse"`           // default warehouse code or name; "" is Odoo's default
@@ -94,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetryBase == 0 {
 		c.RetryBase = d.RetryBase
+	}
+	if c.RetryMaxWait == 0 {
+		c.RetryMaxWait = 10 * time.Second
 	}
 	if c.Breaker.Failures == 0 {
 		c.Breaker.Failures = d.Breaker.Failures

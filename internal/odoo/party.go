@@ -7,7 +7,7 @@ import (
 	"github.com/waybill-hub/waybill"
 )
 
-var partnerFields = []string{"id", "name", "display_name", "ref", "property_product_pricelist", "property_payment_term_id", "parent_id"}
+var partnerFields = []string{"id", "name", "ref", "parent_id"}
 
 // partyDomain returns the domain leaf for the first field of key that is set, and a description.
 // Ref and Code both match the partner's ref (Odoo has no per-partner code field); GLN matches
@@ -37,7 +37,11 @@ func (c *Client) FindCustomer(ctx context.Context, key waybill.PartyKey) (waybil
 	if v, ok := c.cache.get(ck); ok {
 		return v.(waybill.Customer), nil
 	}
-	rs, err := c.searchRead(ctx, "res.partner", []any{leaf, []any{"parent_id", "=", false}}, partnerFields, map[string]any{"limit": 2})
+	opt, err := c.optionalFields(ctx, "res.partner", "property_product_pricelist", "property_payment_term_id")
+	if err != nil {
+		return waybill.Customer{}, fmt.Errorf("finding customer by %s: %w", what, err)
+	}
+	rs, err := c.searchRead(ctx, "res.partner", []any{leaf, []any{"parent_id", "=", false}}, append(partnerFields, opt...), map[string]any{"limit": 2})
 	if err != nil {
 		return waybill.Customer{}, fmt.Errorf("finding customer by %s: %w", what, err)
 	}

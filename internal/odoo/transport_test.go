@@ -84,7 +84,10 @@ func TestErrorClassification(t *testing.T) {
 		{"json2 signature", ProtocolJSON2, json2Error(422, "werkzeug.exceptions.UnprocessableEntity", "bad args"), waybill.EINVALID, ""},
 		{"json2 serialization", ProtocolJSON2, json2Error(500, "psycopg2.errors.SerializationFailure", "could not serialize access due to concurrent update"), waybill.EUNAVAILABLE, ""},
 		{"json2 type error", ProtocolJSON2, json2Error(500, "builtins.TypeError", "unexpected keyword"), waybill.EINTERNAL, ""},
-		{"json2 502 html", ProtocolJSON2, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(502); _, _ = io.WriteString(w, "<html>bad gateway</html>") }, waybill.EUNAVAILABLE, ""},
+		{"json2 502 html", ProtocolJSON2, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(502)
+			_, _ = io.WriteString(w, "<html>bad gateway</html>")
+		}, waybill.EUNAVAILABLE, ""},
 		{"json2 429", ProtocolJSON2, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(429) }, waybill.EUNAVAILABLE, ""},
 		{"jsonrpc validation", ProtocolJSONRPC, jsonrpcError("odoo.exceptions.ValidationError", "The PO is wrong"), waybill.EREJECTED, "The PO is wrong"},
 		{"jsonrpc access", ProtocolJSONRPC, jsonrpcError("odoo.exceptions.AccessError", "You are not allowed"), waybill.EFORBIDDEN, ""},
