@@ -330,7 +330,7 @@ func TestEncodeShipmentsGolden(t *testing.T) {
 	require.Empty(t, rowErrs)
 	want := sampleShipments()
 	want[0].Partner = "acme"
-	want[0].WeightUOM = "" // not mapped
+	want[0].WeightUOM = ""                                           // not mapped
 	want[0].ShipDate = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) // the format keeps the day only
 	if diff := cmp.Diff(want, back, eqDecimal); diff != "" {
 		t.Fatalf("round trip differs (-want +got):\n%s", diff)
