@@ -55,10 +55,19 @@ func (e *env) create(m *modelDef, vals map[string]any) (int, error) {
 	r := record{"id": id, "create_date": now, "write_date": now, "create_uid": e.uid, "write_uid": e.uid}
 	t.recs[id] = r
 	for name, f := range m.fields {
-		if _, ok := vals[name]; ok || f.def == nil || f.compute != nil || f.delegate != "" {
+		if _, ok := vals[name]; ok || name == "id" || f.compute != nil || f.delegate != "" {
 			continue
 		}
-		r[name] = f.def(e)
+		switch {
+		case f.def != nil:
+			r[name] = f.def(e)
+		case f.kind == tFloat || f.kind == tMonetary:
+			r[name] = 0.0 // Odoo reads an unset number as 0
+		case f.kind == tInt:
+			r[name] = 0
+		case f.kind == tBool:
+			r[name] = false
+		}
 	}
 	if err := e.assign(m, r, vals); err != nil {
 		delete(t.recs, id)
