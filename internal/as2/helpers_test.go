@@ -24,25 +24,29 @@ import (
 // testNow is the clock of every test: certificates are minted around it.
 var testNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
-var (
-	keysOnce sync.Once
-	testKeys []*rsa.PrivateKey
-)
+var testKeys struct {
+	sync.Mutex
+	keys map[int]*rsa.PrivateKey
+}
 
-// testKey returns one of a few RSA keys generated once per test binary (key generation is the
-// slow part; certificates are cheap).
+// testKey returns RSA key number i, generated once per test binary (key generation is the slow
+// part; certificates are cheap).
 func testKey(t testing.TB, i int) *rsa.PrivateKey {
 	t.Helper()
-	keysOnce.Do(func() {
-		for range 6 {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			testKeys = append(testKeys, k)
-		}
-	})
-	return testKeys[i%len(testKeys)]
+	testKeys.Lock()
+	defer testKeys.Unlock()
+	if k, ok := testKeys.keys[i]; ok {
+		return k
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testKeys.keys == nil {
+		testKeys.keys = map[int]*rsa.PrivateKey{}
+	}
+	testKeys.keys[i] = k
+	return k
 }
 
 var serial struct {

@@ -150,7 +150,8 @@ func mdnOptions(alg MICAlg) string {
 }
 
 // buildReport renders the multipart/report entity of an MDN (RFC 3798, RFC 4130 §7.4).
-func buildReport(ua, recipient, origID, mic string, f Failure, text string) []byte {
+// boundary separates its parts.
+func buildReport(ua, recipient, origID, mic string, f Failure, text, boundary string) []byte {
 	disp := "automatic-action/MDN-sent-automatically; processed"
 	if f != "" {
 		disp += "/error: " + string(f)
@@ -169,7 +170,6 @@ func buildReport(ua, recipient, origID, mic string, f Failure, text string) []by
 		{"Content-Transfer-Encoding", "7bit"}}, buildEntity(fields, nil))
 	human := buildEntity([]header{{"Content-Type", "text/plain; charset=us-ascii"},
 		{"Content-Transfer-Encoding", "7bit"}}, canonicalCRLF([]byte(text+"\r\n")))
-	boundary := newBoundary()
 	return buildEntity([]header{
 		{"MIME-Version", "1.0"},
 		{"Content-Type", fmt.Sprintf(`multipart/report; report-type=disposition-notification; boundary="%s"`, boundary)},

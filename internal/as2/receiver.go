@@ -270,7 +270,7 @@ func (r *Receiver) answer(w http.ResponseWriter, in *inbound, mic string, f Fail
 // buildMDN renders the MDN as HTTP headers and body.
 func (r *Receiver) buildMDN(in *inbound, mic string, f Failure, detail string) (http.Header, []byte, error) {
 	text := mdnText(in.msgID, f, detail, in.now)
-	ent := buildReport(r.opts.ReportingUA, in.station.AS2ID, in.msgID, mic, f, text)
+	ent := buildReport(r.opts.ReportingUA, in.station.AS2ID, in.msgID, mic, f, text, newBoundary())
 	if in.req.signed {
 		alg := SHA256
 		if in.partner != nil {
