@@ -25,10 +25,8 @@ func TestBackend(t testing.TB) *Backend {
 	if url == "" {
 		t.Skipf("%s is not set; PostgreSQL tests skipped", TestURLEnv)
 	}
-	schema := fmt.Sprintf("t_%d_%d_%s", time.Now().UnixNano()%1e9, schemaSeq.Add(1), sanitize(t.Name()))
-	if len(schema) > 60 {
-		schema = schema[:60]
-	}
+	// Short: River derives LISTEN channel names from the schema, and those are limited to 63 bytes.
+	schema := fmt.Sprintf("wbt_%d_%d", time.Now().UnixNano()%1e9, schemaSeq.Add(1))
 	ctx := context.Background()
 	b, err := Open(ctx, url, Options{Schema: schema, MaxConns: 10})
 	if err != nil {
@@ -52,16 +50,4 @@ func URLWithSchema(url, schema string) string {
 		sep = "&"
 	}
 	return url + sep + "search_path=" + schema
-}
-
-func sanitize(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
 }

@@ -88,13 +88,14 @@ func (db *DB) DeadLetter(ctx context.Context, id string) (*DeadLetter, error) {
 
 // DeadLetterFilter selects dead letters. A zero State means open ones.
 type DeadLetterFilter struct {
-	Partner  string
-	Kind     string
-	Reason   string
-	State    DeadLetterState
-	AnyState bool
-	Since    time.Time
-	Limit    int
+	Partner       string
+	Kind          string
+	Reason        string
+	CorrelationID string
+	State         DeadLetterState
+	AnyState      bool
+	Since         time.Time
+	Limit         int
 }
 
 // DeadLetters lists dead letters, oldest first.
@@ -116,6 +117,9 @@ func (db *DB) DeadLetters(ctx context.Context, f DeadLetterFilter) ([]*DeadLette
 	}
 	if f.Reason != "" {
 		where, args = append(where, "reason = ?"), append(args, f.Reason)
+	}
+	if f.CorrelationID != "" {
+		where, args = append(where, "correlation_id = ?"), append(args, f.CorrelationID)
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "created_at >= ?"), append(args, micros(f.Since))

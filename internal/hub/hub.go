@@ -1,0 +1,159 @@
+// Package hub holds the hub's use cases: the one receipt path every channel uses, the order
+// workflow from a stored message to an order accepted by the ERP, dead-letter replay and trace.
+// It talks to the store, the job queue and the ERP port; it knows no transport or ERP protocol.
+package hub
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/jobs"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+// Observer receives business events for metrics.
+type Observer interface {
+	MessageReceived(channel waybill.Channel, partner string, bytes int)
+	Duplicate(channel waybill.Channel, partner, kind string) // kind: digest, transport, business_key
+	OrderTransition(partner string, to waybill.OrderState)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) MessageReceived(waybill.Channel, string, int) {}
+func (nopObserver) Duplicate(waybill.Channel, string, string)    {}
+func (nopObserver) OrderTransition(string, waybill.OrderState)   {}
+
+// Partners looks up partner settings by id.
+type Partners interface {
+	Partner(id string) (waybill.Partner, bool)
+}
+
+// PartnerMap is a Partners over a map.
+type PartnerMap map[string]waybill.Partner
+
+// Partner implements Partners.
+func (m PartnerMap) Partner(id string) (waybill.Partner, bool) { p, ok := m[id]; return p, ok }
+
+// Decoder turns a stored message into canonical orders. A decoding failure is returned as a coded
+// error (EINVALID with a Location) so that it dead-letters with a reason a person can act on.
+type Decoder func(ctx context.Context, msg *store.Message, partner waybill.Partner) ([]*waybill.Order, error)
+
+// AcceptedHook runs in the transaction that records an order as accepted, to enqueue what
+// follows (an 855, a portal webhook). It must only write through tx.
+type AcceptedHook func(ctx context.Context, tx *store.Tx, q jobs.Queue, o *waybill.Order) error
+
+// Config wires a Hub.
+type Config struct {
+	DB       *store.DB
+	ERP      waybill.ERP
+	Partners Partners
+	Logger   *slog.Logger
+	Observer Observer
+	// BatchSize caps how many orders go to the ERP in one create/confirm call.
+	BatchSize int
+	// BatchParallel caps concurrent ERP batches.
+	BatchParallel int
+	Now           func() time.Time
+}
+
+// Hub is the hub's application core. Create it with New, register its workers with the job
+// queue (Workers), then Attach the queue before starting it.
+type Hub struct {
+	db       *store.DB
+	erp      waybill.ERP
+	partners Partners
+	log      *slog.Logger
+	obs      Observer
+	now      func() time.Time
+	q        jobs.Queue
+	runner   *jobs.Runner
+	batch    *batcher
+
+	mu       sync.RWMutex
+	decoders map[string]Decoder
+	accepted []AcceptedHook
+}
+
+var _ waybill.Intake = (*Hub)(nil)
+
+// New returns a Hub.
+func New(cfg Config) *Hub {
+	h := &Hub{db: cfg.DB, erp: cfg.ERP, partners: cfg.Partners, log: cfg.Logger, obs: cfg.Observer, now: cfg.Now,
+		decoders: map[string]Decoder{}}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.obs == nil {
+		h.obs = nopObserver{}
+	}
+	if h.now == nil {
+		h.now = func() time.Time { return time.Now().UTC() }
+	}
+	if h.partners == nil {
+		h.partners = PartnerMap{}
+	}
+	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter}
+	h.batch = newBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
+	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
+	return h
+}
+
+// SetJobObserver sets the observer of job outcomes.
+func (h *Hub) SetJobObserver(o jobs.Observer) { h.runner.Observer = o }
+
+// Attach gives the hub its job queue. It must be called before the queue starts.
+func (h *Hub) Attach(q jobs.Queue) { h.q = q }
+
+// Queue returns the attached queue.
+func (h *Hub) Queue() jobs.Queue { return h.q }
+
+// DB returns the store.
+func (h *Hub) DB() *store.DB { return h.db }
+
+// ERP returns the ERP port.
+func (h *Hub) ERP() waybill.ERP { return h.erp }
+
+// Runner returns the job runner, for flows that add workers of their own.
+func (h *Hub) Runner() *jobs.Runner { return h.runner }
+
+// RegisterDecoder makes docType messages decode with d.
+func (h *Hub) RegisterDecoder(docType string, d Decoder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.decoders[docType] = d
+}
+
+// OnAccepted registers a hook run when an order is accepted.
+func (h *Hub) OnAccepted(fn AcceptedHook) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.accepted = append(h.accepted, fn)
+}
+
+// Workers registers the hub's job workers.
+func (h *Hub) Workers(w *river.Workers) {
+	river.AddWorker(w, &processWorker{h: h})
+	river.AddWorker(w, &submitWorker{h: h})
+}
+
+// Close stops background work (the ERP batcher).
+func (h *Hub) Close() { h.batch.close() }
+
+func (h *Hub) partner(id string) (waybill.Partner, error) {
+	p, ok := h.partners.Partner(id)
+	if !ok {
+		return waybill.Partner{}, &waybill.Error{Code: waybill.EINVALID, Reason: "unknown_partner",
+			Message: fmt.Sprintf("no partner %q is configured", id), Where: waybill.Location{Partner: id}}
+	}
+	if p.ID == "" {
+		p.ID = id
+	}
+	return p, nil
+}

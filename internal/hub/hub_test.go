@@ -1,0 +1,370 @@
+package hub_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/app"
+	"github.com/waybill-hub/waybill/internal/config"
+	"github.com/waybill-hub/waybill/internal/hub"
+	"github.com/waybill-hub/waybill/internal/memerp"
+	"github.com/waybill-hub/waybill/internal/postgres"
+	"github.com/waybill-hub/waybill/internal/sqlite"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+type bundle struct {
+	app *app.App
+	erp *memerp.ERP
+	db  *store.DB
+	h   *hub.Hub
+}
+
+// backends lists the store backends the pipeline tests run on: SQLite always, PostgreSQL when
+// WAYBILL_TEST_DATABASE_URL is set.
+func backends(t *testing.T) []string {
+	out := []string{"sqlite"}
+	if os.Getenv(postgres.TestURLEnv) != "" {
+		out = append(out, "postgres")
+	}
+	return out
+}
+
+func setup(t *testing.T, backend string, partners ...config.Partner) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	var st *app.Storage
+	switch backend {
+	case "sqlite":
+		b, err := sqlite.Open(ctx, t.TempDir())
+		require.NoError(t, err)
+		st = app.StorageFor(b)
+	case "postgres":
+		st = app.StorageFor(postgres.TestBackend(t))
+	}
+	cfg := config.Default()
+	cfg.Listen = ""
+	cfg.Pipeline.PollInterval = 10 * time.Millisecond
+	cfg.Pipeline.BackoffBase = 20 * time.Millisecond
+	cfg.Pipeline.BackoffMax = 100 * time.Millisecond
+	cfg.Pipeline.MaxAttempts = 4
+	cfg.Partners = append([]config.Partner{{ID: "acme", Account: "ACME"}}, partners...)
+	erp := memerp.New(false)
+	erp.AddCustomer("ACME", "Acme Retail")
+	erp.AddCustomer("GLOBEX", "Globex")
+	erp.AddProduct("SKU-1", "00012345678905", waybill.MustDecimal("12.50"))
+	erp.AddProduct("SKU-2", "", waybill.MustDecimal("3.10"))
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: erp, Logger: log})
+	require.NoError(t, err)
+	require.NoError(t, a.Start(ctx))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Stop(ctx)
+	})
+	return &bundle{app: a, erp: erp, db: a.Storage.DB, h: a.Hub}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// eventually waits until cond holds, re-checking whenever a job finishes (and every 25 ms, for
+// conditions that do not follow a job), failing the test after timeout.
+func (b *bundle) eventually(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	events, cancel := b.app.Queue.Subscribe()
+	defer cancel()
+	deadline := time.After(timeout)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-events:
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("condition not met within %s", timeout)
+		}
+	}
+}
+
+func orderJSON(po string, lines ...waybill.Line) []byte {
+	if len(lines) == 0 {
+		lines = []waybill.Line{{Number: "1", VendorItem: "SKU-1", Quantity: waybill.MustDecimal("5"), UOM: "EA"},
+			{Number: "2", VendorItem: "SKU-2", Quantity: waybill.MustDecimal("12"), UOM: "EA",
+				UnitPrice: waybill.MustDecimal("3.10"), HasUnitPrice: true}}
+	}
+	b, _ := json.Marshal(waybill.Order{PONumber: po, Lines: lines})
+	return b
+}
+
+func (b *bundle) receive(t *testing.T, partner string, payload []byte) waybill.Receipt {
+	t.Helper()
+	rc, err := b.h.Receive(context.Background(), waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: partner, Payload: payload})
+	require.NoError(t, err)
+	return rc
+}
+
+func (b *bundle) orderByPO(t *testing.T, po string) *store.OrderRecord {
+	t.Helper()
+	list, err := b.db.Orders(context.Background(), store.OrderFilter{PONumber: po})
+	require.NoError(t, err)
+	if len(list) == 0 {
+		return nil
+	}
+	return list[0]
+}
+
+func (b *bundle) stateOf(t *testing.T, po string) waybill.OrderState {
+	if rec := b.orderByPO(t, po); rec != nil {
+		return rec.Order.State
+	}
+	return ""
+}
+
+func forEachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
+	for _, be := range backends(t) {
+		t.Run(be, func(t *testing.T) {
+			t.Parallel()
+			fn(t, be)
+		})
+	}
+}
+
+func TestOrderAccepted(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		rc := b.receive(t, "acme", orderJSON("PO-100"))
+		require.False(t, rc.Duplicate)
+		require.NotEmpty(t, rc.CorrelationID)
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-100") == waybill.OrderAccepted })
+
+		rec := b.orderByPO(t, "PO-100")
+		require.Equal(t, rc.CorrelationID, rec.Order.CorrelationID, "the correlation id assigned at receipt follows the order")
+		require.Equal(t, "sale.order", rec.Order.ERP.Model)
+		require.Equal(t, waybill.LineAccepted, rec.Order.Lines[0].Status)
+		require.Equal(t, "12.5", rec.Order.Lines[0].Qty.Ordered.Add(waybill.MustDecimal("7.5")).String())
+		evs, err := b.db.OrderEvents(ctx, rec.Order.ID)
+		require.NoError(t, err)
+		var path []string
+		for _, e := range evs {
+			path = append(path, fmt.Sprintf("%s→%s by %s", e.From, e.To, e.Source))
+			require.Equal(t, rc.CorrelationID, e.CorrelationID)
+		}
+		require.Equal(t, []string{"→received by hub", "received→validated by hub", "validated→accepted by erp"}, path)
+		st := b.erp.Stats()
+		require.Equal(t, 1, st.Orders)
+		require.Equal(t, 1, st.Confirmed)
+
+		for _, key := range []string{"PO-100", rc.MessageID, rc.CorrelationID, rec.Order.ERP.Name} {
+			traces, err := b.h.Trace(ctx, key)
+			require.NoError(t, err)
+			require.Len(t, traces, 1, "trace %s", key)
+			var kinds []string
+			for _, r := range traces[0].Records {
+				kinds = append(kinds, r.Kind)
+			}
+			require.Equal(t, []string{"message.received", "order.received", "erp.order"}, kinds, "trace %s", key)
+		}
+	})
+}
+
+func TestDuplicatePayloadNotProcessedTwice(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		first := b.receive(t, "acme", orderJSON("PO-200"))
+		second := b.receive(t, "acme", orderJSON("PO-200"))
+		require.True(t, second.Duplicate)
+		require.Equal(t, first.MessageID, second.DuplicateOf)
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-200") == waybill.OrderAccepted })
+		list, err := b.db.Orders(context.Background(), store.OrderFilter{PONumber: "PO-200"})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, 1, b.erp.Stats().Orders)
+	})
+}
+
+func TestDuplicatePOPolicies(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be, config.Partner{ID: "flagger", Account: "GLOBEX", DuplicatePolicy: "flag"})
+		ctx := context.Background()
+		// reject (default): the second PO with the same number is recorded and dropped.
+		b.receive(t, "acme", orderJSON("PO-300"))
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-300") == waybill.OrderAccepted })
+		other := orderJSON("PO-300", waybill.Line{Number: "1", VendorItem: "SKU-2", Quantity: waybill.MustDecimal("1"), UOM: "EA"})
+		rc := b.receive(t, "acme", other)
+		require.False(t, rc.Duplicate, "another payload is not a transport duplicate")
+		b.eventually(t, 10*time.Second, func() bool {
+			m, err := b.db.Message(ctx, rc.MessageID)
+			return err == nil && m.State == store.MessageProcessed
+		})
+		list, err := b.db.Orders(ctx, store.OrderFilter{PONumber: "PO-300"})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		traces, err := b.h.Trace(ctx, rc.CorrelationID)
+		require.NoError(t, err)
+		require.Equal(t, "order.duplicate", traces[0].Records[len(traces[0].Records)-1].Kind)
+
+		// flag: the second one waits on hold, as a dead letter an operator can replay.
+		b.receive(t, "flagger", orderJSON("PO-301"))
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-301") == waybill.OrderAccepted })
+		b.receive(t, "flagger", other[:0:0])
+		rc = b.receive(t, "flagger", orderJSON("PO-301", waybill.Line{Number: "1", VendorItem: "SKU-1", Quantity: waybill.MustDecimal("2"), UOM: "EA"}))
+		b.eventually(t, 10*time.Second, func() bool {
+			dls, _ := b.db.DeadLetters(ctx, store.DeadLetterFilter{Reason: "duplicate_po"})
+			return len(dls) == 1
+		})
+		list, err = b.db.Orders(ctx, store.OrderFilter{CorrelationID: rc.CorrelationID})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, waybill.OrderOnHold, list[0].Order.State)
+	})
+}
+
+func TestUnknownItemDeadLettersThenReplays(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		rc := b.receive(t, "acme", orderJSON("PO-400", waybill.Line{Number: "1", VendorItem: "NEW-9", Quantity: waybill.MustDecimal("3"), UOM: "EA"}))
+		var dl *store.DeadLetter
+		b.eventually(t, 10*time.Second, func() bool {
+			dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{Partner: "acme"})
+			require.NoError(t, err)
+			if len(dls) == 1 {
+				dl = dls[0]
+			}
+			return dl != nil
+		})
+		require.Equal(t, "unknown_item", dl.Reason)
+		require.Equal(t, "not_found", dl.Code)
+		require.Equal(t, rc.CorrelationID, dl.CorrelationID)
+		require.Contains(t, dl.Message, "NEW-9")
+		require.Contains(t, dl.Location, `"line":"1"`)
+		require.Equal(t, 1, dl.Attempts, "a permanent error is not retried")
+		require.Equal(t, waybill.OrderOnHold, b.stateOf(t, "PO-400"))
+
+		b.erp.AddProduct("NEW-9", "", waybill.MustDecimal("1"))
+		require.NoError(t, b.h.Replay(ctx, dl.ID, "alice"))
+		require.Equal(t, waybill.ECONFLICT, waybill.Code(b.h.Replay(ctx, dl.ID, "alice")), "replayed once only")
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-400") == waybill.OrderAccepted })
+		rec := b.orderByPO(t, "PO-400")
+		require.Equal(t, rc.CorrelationID, rec.Order.CorrelationID)
+		traces, err := b.h.Trace(ctx, "PO-400")
+		require.NoError(t, err)
+		var kinds []string
+		for _, r := range traces[0].Records {
+			kinds = append(kinds, r.Kind)
+		}
+		require.Equal(t, []string{"message.received", "order.received", "job.dead_letter", "dlq.replay", "erp.order"}, kinds)
+	})
+}
+
+func TestTransientERPFailureRetries(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		b.erp.SetDown(true)
+		b.receive(t, "acme", orderJSON("PO-500"))
+		b.eventually(t, 10*time.Second, func() bool { return b.erp.Stats().Calls >= 2 })
+		require.Equal(t, waybill.OrderValidated, b.stateOf(t, "PO-500"), "the order waits, validated, while the ERP is down")
+		b.erp.SetDown(false)
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-500") == waybill.OrderAccepted })
+		require.Equal(t, 1, b.erp.Stats().Orders)
+	})
+}
+
+func TestInvalidOrderRejected(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		b.receive(t, "acme", orderJSON("PO-600", waybill.Line{Number: "1", VendorItem: "SKU-1", Quantity: waybill.MustDecimal("0"), UOM: "EA"}))
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-600") == waybill.OrderRejected })
+		evs, err := b.db.OrderEvents(context.Background(), b.orderByPO(t, "PO-600").Order.ID)
+		require.NoError(t, err)
+		require.Contains(t, evs[len(evs)-1].Reason, "line 1: quantity must be positive")
+		require.Equal(t, 0, b.erp.Stats().Calls, "nothing reaches the ERP")
+	})
+}
+
+func TestBadJSONDeadLettersMessage(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		rc := b.receive(t, "acme", []byte(`{"po_number": "PO-700", "lines": [}`))
+		b.eventually(t, 10*time.Second, func() bool {
+			m, err := b.db.Message(ctx, rc.MessageID)
+			return err == nil && m.State == store.MessageDead
+		})
+		dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+		require.NoError(t, err)
+		require.Len(t, dls, 1)
+		require.Equal(t, "json_syntax", dls[0].Reason)
+		require.Equal(t, rc.MessageID, dls[0].MessageID)
+		m, err := b.db.Message(ctx, rc.MessageID)
+		require.NoError(t, err)
+		require.NotEmpty(t, m.Payload, "the bad message is kept for replay")
+	})
+}
+
+func TestPanicDeadLettersAndHubKeepsGoing(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		b.h.RegisterDecoder("boom", func(context.Context, *store.Message, waybill.Partner) ([]*waybill.Order, error) {
+			panic("decoder exploded")
+		})
+		rc, err := b.h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", DocType: "boom", Payload: []byte("x")})
+		require.NoError(t, err)
+		b.receive(t, "acme", orderJSON("PO-800"))
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-800") == waybill.OrderAccepted })
+		b.eventually(t, 10*time.Second, func() bool {
+			dls, _ := b.db.DeadLetters(ctx, store.DeadLetterFilter{Reason: "panic"})
+			return len(dls) == 1
+		})
+		dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{Reason: "panic"})
+		require.NoError(t, err)
+		require.Contains(t, dls[0].Message, "decoder exploded")
+		require.Equal(t, rc.CorrelationID, dls[0].CorrelationID)
+	})
+}
+
+func TestAuditChainVerifiesAfterTraffic(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		for i := 0; i < 20; i++ {
+			b.receive(t, "acme", orderJSON(fmt.Sprintf("PO-9%02d", i)))
+		}
+		b.eventually(t, 20*time.Second, func() bool {
+			n, _ := b.db.CountOrdersByState(ctx)
+			return n[waybill.OrderAccepted] == 20
+		})
+		_, err := b.db.SealAudit(ctx)
+		require.NoError(t, err)
+		rep, err := b.db.VerifyAudit(ctx)
+		require.NoError(t, err)
+		require.True(t, rep.OK(), "%+v", rep.Problems)
+		require.GreaterOrEqual(t, rep.Checked, int64(60))
+	})
+}

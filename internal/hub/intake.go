@@ -1,0 +1,143 @@
+package hub
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+// Document types the hub knows by itself; adapters register more (x12, csv).
+const (
+	DocOrderJSON = "order-json" // one canonical order, or an array of them, as JSON
+	DocX12       = "x12"
+)
+
+// Receive stores an inbound message and schedules its processing in one transaction, and only
+// then returns: a channel may acknowledge its sender once Receive returns without error.
+// A payload seen before from the same partner (same SHA-256, or same transport id) is recorded as
+// a duplicate and not processed again; the receipt names the original.
+func (h *Hub) Receive(ctx context.Context, in waybill.InboundMessage) (waybill.Receipt, error) {
+	if in.Partner == "" {
+		return waybill.Receipt{}, waybill.Errorf(waybill.EINVALID, "no_partner", "an inbound message needs a partner")
+	}
+	if in.Channel == "" {
+		return waybill.Receipt{}, waybill.Errorf(waybill.EINVALID, "no_channel", "an inbound message needs a channel")
+	}
+	sum := sha256.Sum256(in.Payload)
+	digest := hex.EncodeToString(sum[:])
+	for attempt := 0; ; attempt++ {
+		rc, err := h.receiveOnce(ctx, in, digest)
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+			continue // a concurrent copy claimed the digest first: this one is now a duplicate
+		}
+		return rc, err
+	}
+}
+
+func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest string) (waybill.Receipt, error) {
+	at := in.ReceivedAt
+	if at.IsZero() {
+		at = h.now()
+	}
+	docType := in.DocType
+	if docType == "" {
+		docType = sniff(in.Payload)
+	}
+	m := &store.Message{
+		ID: store.NewID("msg"), CorrelationID: store.NewID("cor"), Direction: store.Inbound, Channel: in.Channel,
+		Partner: in.Partner, DocType: docType, TransportID: in.TransportID, Filename: in.Filename,
+		ContentType: in.ContentType, Meta: in.Meta, Digest: digest, Size: int64(len(in.Payload)), Payload: in.Payload,
+		State: store.MessageReceived, ReceivedAt: at.UTC(),
+	}
+	rc := waybill.Receipt{MessageID: m.ID, CorrelationID: m.CorrelationID, Digest: digest}
+	dupKind := ""
+	err := h.db.InTx(ctx, func(tx *store.Tx) error {
+		orig, err := tx.FindOriginal(ctx, in.Partner, digest, in.TransportID)
+		switch {
+		case err == nil:
+			m.State, m.DuplicateOf, m.Payload = store.MessageDuplicate, orig.ID, nil
+			rc.Duplicate, rc.DuplicateOf = true, orig.ID
+			dupKind = "digest"
+			if orig.Digest != digest {
+				dupKind = "transport"
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if !rc.Duplicate {
+			// Claim the digest (and transport id) so that a concurrent copy on another connection
+			// or replica sees this one; the loser retries and finds it.
+			for _, k := range receiptKeys(in.Partner, digest, in.TransportID) {
+				prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: k, Kind: "receipt", MessageID: m.ID, CorrelationID: m.CorrelationID})
+				if err != nil {
+					return err
+				}
+				if prev != nil {
+					return store.ErrConflict
+				}
+			}
+		}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		refs := []string{m.ID}
+		if in.TransportID != "" {
+			refs = append(refs, in.TransportID)
+		}
+		if rc.Duplicate {
+			return tx.Audit(ctx, store.AuditRecord{Kind: "message.duplicate", CorrelationID: m.CorrelationID, Partner: m.Partner,
+				Subject: m.ID, Actor: string(in.Channel), Summary: fmt.Sprintf("duplicate of %s (same %s); not processed", orig.ID, dupKind),
+				Detail: map[string]any{"digest": digest, "duplicate_of": orig.ID, "original_correlation_id": orig.CorrelationID},
+				Refs:   append(refs, orig.ID, orig.CorrelationID)})
+		}
+		if err := tx.Audit(ctx, store.AuditRecord{Kind: "message.received", CorrelationID: m.CorrelationID, Partner: m.Partner,
+			Subject: m.ID, Actor: string(in.Channel), Summary: fmt.Sprintf("received %s (%d bytes) over %s", docType, len(in.Payload), in.Channel),
+			Detail: map[string]any{"digest": digest, "filename": in.Filename, "transport_id": in.TransportID, "meta": in.Meta},
+			Refs:   refs}); err != nil {
+			return err
+		}
+		return h.q.InsertTx(ctx, tx, ProcessMessage{MessageID: m.ID, CorrelationID: m.CorrelationID, Partner: m.Partner}, nil)
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return waybill.Receipt{}, err
+		}
+		return waybill.Receipt{}, waybill.Unavailable(err, "storing message from %s", in.Partner)
+	}
+	h.obs.MessageReceived(in.Channel, in.Partner, len(in.Payload))
+	if rc.Duplicate {
+		h.obs.Duplicate(in.Channel, in.Partner, dupKind)
+		h.log.Info("duplicate message", "partner", in.Partner, "channel", in.Channel, "message_id", m.ID,
+			"duplicate_of", rc.DuplicateOf, "correlation_id", m.CorrelationID)
+	} else {
+		h.log.Debug("message received", "partner", in.Partner, "channel", in.Channel, "message_id", m.ID,
+			"correlation_id", m.CorrelationID, "bytes", len(in.Payload))
+	}
+	return rc, nil
+}
+
+func receiptKeys(partner, digest, transportID string) []string {
+	keys := []string{"digest:" + partner + ":" + digest}
+	if transportID != "" {
+		keys = append(keys, "transport:"+partner+":"+transportID)
+	}
+	return keys
+}
+
+// sniff guesses a document type from the first bytes.
+func sniff(b []byte) string {
+	s := strings.TrimLeft(string(b[:min(len(b), 64)]), "\ufeff \t\r\n")
+	switch {
+	case strings.HasPrefix(s, "ISA"):
+		return DocX12
+	case strings.HasPrefix(s, "{"), strings.HasPrefix(s, "["):
+		return DocOrderJSON
+	}
+	return ""
+}

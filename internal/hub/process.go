@@ -1,0 +1,184 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+type processWorker struct {
+	river.WorkerDefaults[ProcessMessage]
+	h *Hub
+}
+
+func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessMessage]) error {
+	return w.h.runner.Run(ctx, job.JobRow, job.Args, func(ctx context.Context) error {
+		return w.h.processMessage(ctx, job.Args)
+	})
+}
+
+// processMessage decodes a message into orders and records each as received and then validated
+// (or rejected), enqueueing its submission, all in one transaction. It is idempotent: a message
+// that is no longer in the received (or replayed) state was already processed.
+func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
+	msg, err := h.db.Message(ctx, a.MessageID)
+	if err != nil {
+		return err
+	}
+	if msg.State != store.MessageReceived && msg.State != store.MessageReplayed {
+		return nil
+	}
+	p, err := h.partner(msg.Partner)
+	if err != nil {
+		return err
+	}
+	h.mu.RLock()
+	dec := h.decoders[msg.DocType]
+	h.mu.RUnlock()
+	if dec == nil {
+		return &waybill.Error{Code: waybill.EINVALID, Reason: "unknown_doc_type",
+			Message: fmt.Sprintf("no translation for document type %q", msg.DocType), Where: waybill.Location{Partner: p.ID}}
+	}
+	orders, err := dec(ctx, msg, p)
+	if err != nil {
+		return err
+	}
+	return h.db.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.Message(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != store.MessageReceived && cur.State != store.MessageReplayed {
+			return nil // processed concurrently
+		}
+		for _, o := range orders {
+			if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
+				return err
+			}
+		}
+		return tx.SetMessageState(ctx, msg.ID, store.MessageProcessed)
+	})
+}
+
+func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, o *waybill.Order) error {
+	o.ID = store.NewID("ord")
+	o.CorrelationID = msg.CorrelationID
+	o.Partner = p.ID
+	o.Channel = msg.Channel
+	if o.Account == "" {
+		o.Account = p.Account
+	}
+	if o.Currency == "" {
+		o.Currency = "USD"
+	}
+	for i := range o.Lines {
+		o.Lines[i].Qty.Ordered = o.Lines[i].Quantity
+	}
+	o.State = waybill.OrderReceived
+	refs := []string{o.PONumber, msg.ID, o.ID}
+
+	// A PO seen before (from any channel) is handled by the partner's duplicate policy.
+	var dupOf *store.BusinessKey
+	if o.PONumber != "" {
+		prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: "po:" + o.BusinessKey(), Kind: "po", MessageID: msg.ID,
+			OrderID: o.ID, CorrelationID: o.CorrelationID})
+		if err != nil {
+			return err
+		}
+		dupOf = prev
+	}
+	if dupOf != nil {
+		h.obs.Duplicate(msg.Channel, p.ID, "business_key")
+		switch p.DuplicatePolicy {
+		case waybill.DuplicateFlag, waybill.DuplicateSupersede:
+			if p.DuplicatePolicy == waybill.DuplicateSupersede {
+				replaced, err := h.supersede(ctx, tx, dupOf, o)
+				if err != nil {
+					return err
+				}
+				if replaced {
+					dupOf = nil
+					break
+				}
+			}
+			// Flagged (or not replaceable): keep it on hold for a person.
+		default:
+			return tx.Audit(ctx, store.AuditRecord{Kind: "order.duplicate", CorrelationID: o.CorrelationID, Partner: p.ID,
+				Subject: msg.ID, Actor: "hub", Summary: fmt.Sprintf("PO %s was already received (order %s); rejected as a duplicate", o.PONumber, dupOf.OrderID),
+				Detail: map[string]any{"original_order": dupOf.OrderID, "original_correlation_id": dupOf.CorrelationID, "policy": "reject"},
+				Refs:   append(refs, dupOf.OrderID, dupOf.CorrelationID)})
+		}
+	}
+	if err := tx.InsertOrder(ctx, o, msg.ID); err != nil {
+		return err
+	}
+	if err := tx.InsertEvent(ctx, waybill.OrderEvent{OrderID: o.ID, To: waybill.OrderReceived, Source: waybill.OwnerHub,
+		Actor: string(msg.Channel), At: msg.ReceivedAt, CorrelationID: o.CorrelationID}); err != nil {
+		return err
+	}
+	rec := &store.OrderRecord{Order: o, MessageID: msg.ID, Version: 1}
+	if err := tx.Audit(ctx, store.AuditRecord{Kind: "order.received", CorrelationID: o.CorrelationID, Partner: p.ID, Subject: o.ID,
+		Actor: "process_message", Summary: fmt.Sprintf("order %s for PO %s with %d lines", o.ID, o.PONumber, len(o.Lines)), Refs: refs}); err != nil {
+		return err
+	}
+	if dupOf != nil {
+		reason := fmt.Sprintf("duplicate of PO %s in order %s", o.PONumber, dupOf.OrderID)
+		if _, err := tx.Transition(ctx, rec, waybill.OrderOnHold, waybill.OwnerHub, "process_message", reason); err != nil {
+			return err
+		}
+		h.obs.OrderTransition(p.ID, waybill.OrderOnHold)
+		return tx.InsertDeadLetter(ctx, &store.DeadLetter{JobKind: SubmitOrder{}.Kind(), JobArgs: submitArgsJSON(o),
+			OrderID: o.ID, MessageID: msg.ID, CorrelationID: o.CorrelationID, Partner: p.ID, Code: string(waybill.ECONFLICT),
+			Reason: "duplicate_po", Message: reason + "; replay to accept it as a separate order"})
+	}
+	if errs := validate(o); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		if _, err := tx.Transition(ctx, rec, waybill.OrderRejected, waybill.OwnerHub, "process_message", strings.Join(msgs, "; ")); err != nil {
+			return err
+		}
+		h.obs.OrderTransition(p.ID, waybill.OrderRejected)
+		return tx.Audit(ctx, store.AuditRecord{Kind: "order.rejected", CorrelationID: o.CorrelationID, Partner: p.ID, Subject: o.ID,
+			Actor: "hub", Summary: "rejected: " + strings.Join(msgs, "; "), Detail: map[string]any{"reasons": msgs}, Refs: refs})
+	}
+	if _, err := tx.Transition(ctx, rec, waybill.OrderValidated, waybill.OwnerHub, "process_message", ""); err != nil {
+		return err
+	}
+	h.obs.OrderTransition(p.ID, waybill.OrderValidated)
+	return h.q.InsertTx(ctx, tx, SubmitOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: p.ID}, nil)
+}
+
+// supersede cancels the order holding a business key, when it is not yet accepted, and gives the
+// key to o. It reports whether it did.
+func (h *Hub) supersede(ctx context.Context, tx *store.Tx, prev *store.BusinessKey, o *waybill.Order) (bool, error) {
+	old, err := tx.Order(ctx, prev.OrderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	switch old.Order.State {
+	case waybill.OrderReceived, waybill.OrderValidated, waybill.OrderOnHold:
+	default:
+		return false, nil
+	}
+	if _, err := tx.Transition(ctx, old, waybill.OrderCancelled, waybill.OwnerHub, "process_message",
+		"superseded by order "+o.ID); err != nil {
+		return false, err
+	}
+	if err := tx.ReassignBusinessKey(ctx, "po:"+o.BusinessKey(), o.ID, ""); err != nil {
+		return false, err
+	}
+	return true, tx.Audit(ctx, store.AuditRecord{Kind: "order.superseded", CorrelationID: o.CorrelationID, Partner: o.Partner,
+		Subject: old.Order.ID, Actor: "hub", Summary: fmt.Sprintf("order %s superseded by %s", old.Order.ID, o.ID),
+		Refs: []string{o.PONumber, old.Order.ID, o.ID, old.Order.CorrelationID}})
+}

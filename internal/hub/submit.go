@@ -1,0 +1,211 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/riverqueue/river"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+type submitWorker struct {
+	river.WorkerDefaults[SubmitOrder]
+	h *Hub
+}
+
+func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitOrder]) error {
+	return w.h.runner.Run(ctx, job.JobRow, job.Args, func(ctx context.Context) error {
+		return w.h.submitOrder(ctx, job.Args)
+	})
+}
+
+func submitArgsJSON(o *waybill.Order) string {
+	b, _ := json.Marshal(SubmitOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: o.Partner})
+	return string(b)
+}
+
+// submitOrder resolves the order's customer and items in the ERP, has the ERP create (find before
+// create, on the hub reference) and confirm the sale order, and records the acceptance with the
+// ERP's lines and prices. It is idempotent: an order already past validation is left alone, and a
+// retry after a crash finds the sale order created the first time.
+func (h *Hub) submitOrder(ctx context.Context, a SubmitOrder) error {
+	rec, err := h.db.Order(ctx, a.OrderID)
+	if err != nil {
+		return err
+	}
+	o := rec.Order
+	switch o.State {
+	case waybill.OrderValidated, waybill.OrderOnHold:
+	default:
+		return nil // already accepted, rejected or cancelled
+	}
+	p, err := h.partner(o.Partner)
+	if err != nil {
+		return err
+	}
+	if err := h.resolve(ctx, o, p); err != nil {
+		return err
+	}
+	draft := waybill.OrderDraft{HubRef: o.ID, PONumber: o.PONumber, PODate: o.PODate, Customer: o.Customer,
+		ShipTo: o.ShipTo.ERP, BillTo: o.BillTo.ERP, Pricelist: o.Pricelist, RequestedDate: o.RequestedShip}
+	for _, l := range o.Lines {
+		dl := waybill.DraftLine{LineNumber: l.Number, Product: l.Product, Quantity: l.Quantity, UOM: l.UOM, Description: l.Description}
+		if l.HasUnitPrice {
+			price := l.UnitPrice
+			dl.Price = &price
+		}
+		draft.Lines = append(draft.Lines, dl)
+	}
+	created, conf, err := h.batch.submit(ctx, draft)
+	if err != nil {
+		return fmt.Errorf("submitting order %s to the ERP: %w", o.ID, err)
+	}
+	return h.recordAccepted(ctx, a, created, conf)
+}
+
+// resolve fills the ERP references of the customer and the lines' products.
+func (h *Hub) resolve(ctx context.Context, o *waybill.Order, p waybill.Partner) error {
+	if o.Customer.IsZero() {
+		if !p.Customer.IsZero() {
+			o.Customer = p.Customer
+		} else {
+			code := o.Account
+			if code == "" {
+				code = p.ID
+			}
+			c, err := h.erp.FindCustomer(ctx, waybill.PartyKey{Code: code, Ref: code, Partner: p.ID})
+			if err != nil {
+				return locate(err, waybill.Location{Partner: p.ID, Document: "PO " + o.PONumber, Field: "account"})
+			}
+			o.Customer = c.Ref
+			if o.Pricelist.IsZero() {
+				o.Pricelist = c.Pricelist
+			}
+		}
+	}
+	keys := make([]waybill.ProductKey, len(o.Lines))
+	for i, l := range o.Lines {
+		keys[i] = waybill.ProductKey{SKU: l.VendorItem, GTIN: l.GTIN, CustomerItem: l.BuyerItem, Customer: o.Customer}
+	}
+	res, err := h.erp.FindProducts(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			return locate(r.Err, waybill.Location{Partner: p.ID, Document: "PO " + o.PONumber, Line: o.Lines[i].Number, Field: "item"})
+		}
+		o.Lines[i].Product = r.Product.Ref
+		if o.Lines[i].VendorItem == "" {
+			o.Lines[i].VendorItem = r.Product.SKU
+		}
+	}
+	return nil
+}
+
+// locate adds a location to a coded error that has none.
+func locate(err error, where waybill.Location) error {
+	var we *waybill.Error
+	if errors.As(err, &we) {
+		if we.Where == (waybill.Location{}) {
+			cp := *we
+			cp.Where = where
+			return &cp
+		}
+		return err
+	}
+	return err
+}
+
+func (h *Hub) recordAccepted(ctx context.Context, a SubmitOrder, created waybill.OrderResult, conf waybill.Confirmation) error {
+	return h.db.InTx(ctx, func(tx *store.Tx) error {
+		rec, err := tx.Order(ctx, a.OrderID)
+		if err != nil {
+			return err
+		}
+		o := rec.Order
+		if o.State == waybill.OrderOnHold {
+			if _, err := tx.Transition(ctx, rec, waybill.OrderValidated, waybill.OwnerHub, "submit_order", "released"); err != nil {
+				return err
+			}
+		}
+		if o.State != waybill.OrderValidated {
+			return nil
+		}
+		o.ERP = created.Order
+		if !conf.Order.IsZero() {
+			o.ERP = conf.Order
+		}
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			l.Qty.Accepted = l.Quantity
+			l.Status = waybill.LineAccepted
+			if i < len(conf.Lines) {
+				el := conf.Lines[i]
+				l.ERPLine = el.Ref
+				if l.HasUnitPrice && el.UnitPrice != l.UnitPrice {
+					l.Status = waybill.LinePriceChanged
+				}
+				if el.Quantity != l.Quantity {
+					l.Qty.Accepted = el.Quantity
+					l.Status = waybill.LineQtyChanged
+				}
+				l.UnitPrice, l.HasUnitPrice = el.UnitPrice, true
+			}
+		}
+		if _, err := tx.Transition(ctx, rec, waybill.OrderAccepted, waybill.OwnerERP, "submit_order", ""); err != nil {
+			return err
+		}
+		h.obs.OrderTransition(o.Partner, waybill.OrderAccepted)
+		verb := "created"
+		if !created.Created {
+			verb = "found (created by an earlier attempt)"
+		}
+		if err := tx.Audit(ctx, store.AuditRecord{Kind: "erp.order", CorrelationID: o.CorrelationID, Partner: o.Partner, Subject: o.ID,
+			Actor: "submit_order", Summary: fmt.Sprintf("sale order %s %s and confirmed for PO %s", o.ERP.Name, verb, o.PONumber),
+			Detail: map[string]any{"erp_id": o.ERP.ID, "erp_model": o.ERP.Model, "created": created.Created, "state": conf.State,
+				"untaxed": conf.Untaxed.String(), "total": conf.Total.String()},
+			Refs: []string{o.ERP.Name, o.PONumber, o.ID}}); err != nil {
+			return err
+		}
+		h.mu.RLock()
+		hooks := h.accepted
+		h.mu.RUnlock()
+		for _, hook := range hooks {
+			if err := hook(ctx, tx, h.q, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// onDeadLetter puts an order whose submission failed permanently on hold, so that it shows as an
+// exception, and marks a message whose processing failed as dead.
+func (h *Hub) onDeadLetter(ctx context.Context, tx *store.Tx, d *store.DeadLetter) error {
+	if d.OrderID != "" {
+		rec, err := tx.Order(ctx, d.OrderID)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if rec.Order.State == waybill.OrderValidated || rec.Order.State == waybill.OrderReceived {
+			if _, err := tx.Transition(ctx, rec, waybill.OrderOnHold, waybill.OwnerHub, d.JobKind, d.Reason+": "+d.Message); err != nil {
+				return err
+			}
+			h.obs.OrderTransition(rec.Order.Partner, waybill.OrderOnHold)
+		}
+	}
+	if d.MessageID != "" {
+		if err := tx.SetMessageState(ctx, d.MessageID, store.MessageDead); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
