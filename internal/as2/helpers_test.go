@@ -172,7 +172,8 @@ func setup(t *testing.T, tweak func(toThem, toUs *Partner)) *pair {
 		intake: &fakeIntake{}, asyncMDNs: make(chan AsyncMDN, 4), clock: newTestClock(testNow)}
 	p.us = &Station{AS2ID: "WAYBILL", Certs: []Keypair{p.ourKP}}
 	p.them = &Station{AS2ID: "ACME AS2", Certs: []Keypair{p.theirKP}}
-	p.receiver = NewReceiver(p.them, nil, p.intake, ReceiverOptions{Now: p.clock.Now, Logger: quietLogger})
+	p.receiver = NewReceiver(p.them, nil, p.intake, ReceiverOptions{Now: p.clock.Now, Logger: quietLogger,
+		AsyncBackoff: time.Millisecond})
 	p.receiverSrv = httptest.NewServer(p.receiver)
 	t.Cleanup(p.receiverSrv.Close)
 	var sender *Sender

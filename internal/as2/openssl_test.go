@@ -60,7 +60,9 @@ func TestOpenSSLToReceiver(t *testing.T) {
 		sign        bool     // sign (detached, SMIME) first
 		contentType string
 		wantEnc     EncAlg
+		smimeOut    bool // openssl writes S/MIME (base64 body with headers) instead of DER
 	}{
+		{name: "base64 S/MIME envelope", sign: true, build: []string{"-encrypt", "-aes-256-cbc"}, smimeOut: true, wantEnc: AES256CBC},
 		{name: "signed sha-256 then aes256-cbc", sign: true, build: []string{"-encrypt", "-aes-256-cbc"},
 			contentType: "application/pkcs7-mime; smime-type=enveloped-data", wantEnc: AES256CBC},
 		{name: "aes128-cbc unsigned", build: []string{"-encrypt", "-aes-128-cbc"},
@@ -106,7 +108,15 @@ func TestOpenSSLToReceiver(t *testing.T) {
 			}
 			var body []byte
 			hdr := map[string]string{"Disposition-Notification-Options": mdnOptions(SHA256)}
-			if tt.build != nil {
+			if tt.smimeOut {
+				openssl(t, dir, "cms", "-encrypt", "-aes-256-cbc", "-binary", "-in", in, "-outform", "SMIME", "-out", "out.mime", "them.crt")
+				e, err := parseEntity(readFile(t, dir, "out.mime"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = e.body
+				hdr["Content-Type"], hdr["Content-Transfer-Encoding"] = e.header.Get("Content-Type"), e.header.Get("Content-Transfer-Encoding")
+			} else if tt.build != nil {
 				args := append([]string{"cms"}, tt.build...)
 				args = append(args, "-binary", "-in", in, "-outform", "DER", "-out", "out.der")
 				if tt.build[0] == "-encrypt" && !strings.Contains(strings.Join(tt.build, " "), "-recip") {

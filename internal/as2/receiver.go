@@ -36,6 +36,11 @@ type ReceiverOptions struct {
 	Logger       *slog.Logger     // slog.Default() when nil
 	MaxBodyBytes int64            // DefaultMaxBodyBytes when 0
 	ReportingUA  string           // Reporting-UA of our MDNs; "Waybill AS2" when ""
+	// AsyncAttempts is how many times an asynchronous MDN is posted before giving up (3 when
+	// 0); AsyncBackoff is the wait before the second attempt, doubled for each next one (2s
+	// when 0). A partner that gets no MDN resends the message, which is answered as a duplicate.
+	AsyncAttempts int
+	AsyncBackoff  time.Duration
 }
 
 // Receiver is the AS2 inbound endpoint (an http.Handler). Each message is opened (decrypted,
@@ -71,6 +76,12 @@ func NewReceiver(st *Station, partners PartnerLookup, intake waybill.Intake, opt
 	}
 	if opts.ReportingUA == "" {
 		opts.ReportingUA = "Waybill AS2"
+	}
+	if opts.AsyncAttempts <= 0 {
+		opts.AsyncAttempts = 3
+	}
+	if opts.AsyncBackoff <= 0 {
+		opts.AsyncBackoff = 2 * time.Second
 	}
 	r := &Receiver{partners: partners, intake: intake, opts: opts}
 	r.station.Store(st)
@@ -261,8 +272,19 @@ func (r *Receiver) answer(w http.ResponseWriter, in *inbound, mic string, f Fail
 	r.async.Add(1)
 	go func() {
 		defer r.async.Done()
-		if err := r.postMDN(in.req.asyncURL, hdr, body); err != nil {
-			log.Error("as2: posting the asynchronous MDN", "url", in.req.asyncURL, "err", err)
+		wait := r.opts.AsyncBackoff
+		for attempt := 1; ; attempt++ {
+			err := r.postMDN(in.req.asyncURL, hdr, body)
+			if err == nil {
+				return
+			}
+			if attempt >= r.opts.AsyncAttempts {
+				log.Error("as2: giving up posting the asynchronous MDN", "url", in.req.asyncURL, "attempts", attempt, "err", err)
+				return
+			}
+			log.Warn("as2: posting the asynchronous MDN", "url", in.req.asyncURL, "attempt", attempt, "err", err)
+			time.Sleep(wait)
+			wait *= 2
 		}
 	}()
 }

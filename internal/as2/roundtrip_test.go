@@ -3,7 +3,9 @@ package as2
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,6 +128,34 @@ func TestAsyncMDN(t *testing.T) {
 	}
 	if pend, _ := p.sender.PendingMDNs(ctx); len(pend) != 0 {
 		t.Errorf("still pending: %v", pend)
+	}
+}
+
+func TestAsyncMDNRetried(t *testing.T) {
+	t.Parallel()
+	p := setup(t, func(a, b *Partner) { a.MDN = MDNAsync })
+	var calls atomic.Int32
+	next := p.mdnSrv.Config.Handler
+	p.mdnSrv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	if _, err := p.sender.Send(context.Background(), outbound("retry", samplePayload)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-p.asyncMDNs:
+		if m.Err != nil || !m.MDN.Positive() {
+			t.Fatalf("async MDN %+v: %v", m.MDN, m.Err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no asynchronous MDN after a failed first post")
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d posts, want 2", n)
 	}
 }
 
