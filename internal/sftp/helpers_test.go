@@ -114,6 +114,12 @@ type mailboxBundle struct {
 // is off (tests call Sweep with a fake clock).
 func setupMailbox(t *testing.T, partners ...Partner) *mailboxBundle {
 	t.Helper()
+	return setupMailboxWith(t, nil, partners...)
+}
+
+// setupMailboxWith is setupMailbox with a chance to change the mailbox before it serves.
+func setupMailboxWith(t *testing.T, mod func(*Mailbox), partners ...Partner) *mailboxBundle {
+	t.Helper()
 	clock := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	b := &mailboxBundle{intake: &memIntake{}, hostKey: newSigner(t), keys: map[string]ssh.Signer{}, clock: &clock}
 	byID := map[string]Partner{}
@@ -136,6 +142,9 @@ func setupMailbox(t *testing.T, partners ...Partner) *mailboxBundle {
 			defer b.mu.Unlock()
 			return *b.clock
 		},
+	}
+	if mod != nil {
+		mod(b.m)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

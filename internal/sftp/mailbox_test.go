@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -303,4 +305,46 @@ func TestMailboxSend(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Equal(t, "ack", string(partnerInbox.messages()[0].Payload))
 	require.Empty(t, listDir(t, filepath.Join(b.m.Root, "acme", "out")))
+}
+
+func TestMailboxSweepBoundedPerPartner(t *testing.T) {
+	t.Parallel()
+	b := setupMailboxWith(t, func(m *Mailbox) { m.MaxPerSweep = 5 }, Partner{ID: "flood", Pieces: true}, Partner{ID: "quiet", Pieces: true})
+	flood, _ := b.client(t, "flood")
+	for i := range 20 {
+		putFile(t, flood, "/in/f"+strconv.Itoa(i)+".edi", "flood "+strconv.Itoa(i))
+	}
+	quiet, _ := b.client(t, "quiet")
+	putFile(t, quiet, "/in/q.edi", "quiet")
+	_, err := b.m.Sweep(context.Background())
+	require.NoError(t, err)
+	b.advance(time.Minute)
+	res, err := b.m.Sweep(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"flood": 5, "quiet": 1}, res.PerPartner)
+	for range 3 {
+		_, err = b.m.Sweep(context.Background())
+		require.NoError(t, err)
+	}
+	require.Len(t, b.intake.messages(), 21)
+}
+
+func TestMailboxBackgroundSweeper(t *testing.T) {
+	t.Parallel()
+	b := setupMailbox(t) // only for its helpers; a second mailbox runs the real sweeper
+	in := &memIntake{}
+	root := t.TempDir()
+	m := &Mailbox{Root: root, HostKey: b.hostKey, Intake: in, Logger: quiet,
+		Partners:  func(user string) (Partner, bool) { return Partner{ID: user}, user == "acme" },
+		StableFor: 20 * time.Millisecond, SweepEvery: 5 * time.Millisecond}
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "acme", "in"), 0o755))
+	// A file left behind when the hub stopped before storing it.
+	require.NoError(t, os.WriteFile(filepath.Join(root, "acme", "in", "left.edi"), []byte("left"), 0o644))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ln) }()
+	eventually(t, 5*time.Second, func() bool { return len(in.messages()) == 1 }, "the sweeper takes the file")
+	require.NoError(t, m.Close())
+	require.ErrorIs(t, <-done, ErrMailboxClosed)
 }

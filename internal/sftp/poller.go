@@ -24,6 +24,8 @@ type Poller struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 
+	// afterDownload, when set (tests), runs between downloading a file and checking it again.
+	afterDownload func(name string)
 	// afterStore, when set (tests), runs after a file is stored and before it is deleted or
 	// archived remotely; an error stops the poll there, as a crash would.
 	afterStore func(name string) error
@@ -117,6 +119,9 @@ func (p *Poller) fetch(ctx context.Context, s *session, fi os.FileInfo) (bool, e
 	payload, err := download(s, remote)
 	if err != nil {
 		return false, remoteErr(err, "sftp: downloading %s from %s of partner %s", remote, r.Addr, r.Partner)
+	}
+	if p.afterDownload != nil {
+		p.afterDownload(fi.Name())
 	}
 	after, err := s.Stat(remote)
 	if err != nil {

@@ -230,3 +230,28 @@ func TestRemoteValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestPollerLeavesFileChangingDuringDownload(t *testing.T) {
+	t.Parallel()
+	b := setupRemote(t)
+	b.drop(t, "po.edi", "ISA first part", time.Minute)
+	p := b.poller(nil)
+	p.afterDownload = func(name string) {
+		f, err := os.OpenFile(filepath.Join(b.in, name), os.O_APPEND|os.O_WRONLY, 0)
+		require.NoError(t, err)
+		_, err = f.WriteString(" and the rest")
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+	}
+	n, err := p.Poll(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Empty(t, b.intake.messages())
+	require.Equal(t, []string{"po.edi"}, listDir(t, b.in))
+
+	p.afterDownload = nil
+	n, err = p.Poll(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, "ISA first part and the rest", string(b.intake.messages()[0].Payload))
+}
