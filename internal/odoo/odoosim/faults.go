@@ -129,8 +129,9 @@ func (f *Faults) SerializationFailNext(n int) {
 func (f *Faults) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rnd := f.rnd
-	*f = Faults{rnd: rnd}
+	f.latency, f.errRate, f.errStatus, f.failNext, f.failStatus = 0, 0, 0, 0, 0
+	f.dropRate, f.dropNext, f.dropAfter, f.down, f.downUntil = 0, 0, false, false, time.Time{}
+	f.slowCommit, f.serialRate, f.serialNext = 0, 0, 0
 }
 
 // Injected returns how many faults were injected so far.
