@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -62,6 +63,8 @@ type Mailbox struct {
 	SweepEvery time.Duration
 	// MaxPerSweep bounds the files a sweep takes per partner. Default 50.
 	MaxPerSweep int
+	// MaxFileSize bounds one uploaded file; writes past it fail. Default 256 MiB.
+	MaxFileSize int64
 	// ReceiveTimeout bounds one Intake.Receive. Default 1 minute.
 	ReceiveTimeout time.Duration
 	Now            func() time.Time
@@ -99,6 +102,9 @@ func (m *Mailbox) init() {
 		}
 		if m.MaxPerSweep <= 0 {
 			m.MaxPerSweep = 50
+		}
+		if m.MaxFileSize <= 0 {
+			m.MaxFileSize = 256 << 20
 		}
 		if m.ReceiveTimeout <= 0 {
 			m.ReceiveTimeout = time.Minute
@@ -291,9 +297,14 @@ func (m *Mailbox) handleConn(nc net.Conn) {
 	sessions.Wait()
 }
 
-// session serves the "sftp" subsystem on one channel and refuses shells and commands.
+// session serves the "sftp" subsystem on one channel and refuses shells and commands. It returns
+// once the channel's requests end and the SFTP server on it has stopped.
 func (m *Mailbox) session(p Partner, ch ssh.Channel, reqs <-chan *ssh.Request) {
-	defer ch.Close()
+	var serving sync.WaitGroup
+	defer func() {
+		ch.Close()
+		serving.Wait()
+	}()
 	started := false
 	for req := range reqs {
 		ok := !started && req.Type == "subsystem" && subsystem(req.Payload) == "sftp"
@@ -304,19 +315,20 @@ func (m *Mailbox) session(p Partner, ch ssh.Channel, reqs <-chan *ssh.Request) {
 			continue
 		}
 		started = true
+		serving.Add(1)
 		go func() {
+			defer serving.Done()
+			defer ch.Close()
 			h, closeJail, err := m.jail(p)
 			if err != nil {
 				m.logger().Error("sftp mailbox jail", "partner", p.ID, "err", err)
-				ch.Close()
 				return
 			}
 			defer closeJail()
 			srv := pkgsftp.NewRequestServer(ch, h)
-			if err := srv.Serve(); err != nil && !errors.Is(err, os.ErrClosed) && err.Error() != "EOF" {
+			if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
 				m.logger().Debug("sftp mailbox session ended", "partner", p.ID, "err", err)
 			}
-			srv.Close()
 		}()
 	}
 }

@@ -114,7 +114,16 @@ type upload struct {
 	closed bool
 }
 
-func (u *upload) WriteAt(b []byte, off int64) (int, error) { return u.f.WriteAt(b, off) }
+// errTooLarge is returned to a partner whose file passes Mailbox.MaxFileSize.
+var errTooLarge = errors.New("file too large for the mailbox")
+
+func (u *upload) WriteAt(b []byte, off int64) (int, error) {
+	if off+int64(len(b)) > u.j.m.MaxFileSize {
+		u.TransferError(errTooLarge)
+		return 0, errTooLarge
+	}
+	return u.f.WriteAt(b, off)
+}
 
 // TransferError is called by the request server when the session ends with the file still open.
 func (u *upload) TransferError(err error) {

@@ -348,3 +348,16 @@ func TestMailboxBackgroundSweeper(t *testing.T) {
 	require.NoError(t, m.Close())
 	require.ErrorIs(t, <-done, ErrMailboxClosed)
 }
+
+func TestMailboxMaxFileSize(t *testing.T) {
+	t.Parallel()
+	b := setupMailboxWith(t, func(m *Mailbox) { m.MaxFileSize = 1000 }, Partner{ID: "acme"})
+	c, _ := b.client(t, "acme")
+	f, err := c.Create("/in/huge.edi")
+	require.NoError(t, err)
+	_, err = f.Write(make([]byte, 4000))
+	require.Error(t, err)
+	_ = f.Close()
+	require.Empty(t, b.intake.messages())
+	require.Equal(t, []string{"huge.edi.partial"}, listDir(t, filepath.Join(b.m.Root, "acme", "in")))
+}
