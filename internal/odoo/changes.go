@@ -30,7 +30,7 @@ type feed struct {
 var feeds = []feed{
 	{waybill.ChangeOrder, "sale.order", func(c *Client) []any {
 		return []any{[]any{c.cfg.HubRefField, "=like", c.cfg.HubRefPrefix + "%"}}
-	}, []string{"id", "name", "write_date"}},
+	}, []string{"id", "name", "write_date"}}, // plus the hub reference field, added in Changes
 	{waybill.ChangeDelivery, "stock.picking", func(c *Client) []any {
 		return []any{[]any{"picking_type_code", "=", "outgoing"}, []any{"sale_id", "!=", false}}
 	}, []string{"id", "name", "write_date", "sale_id"}},
@@ -95,7 +95,11 @@ func (c *Client) Changes(ctx context.Context, cursor string, limit int) ([]waybi
 			t, _ := time.Parse(odooDatetime, pos.T)
 			domain = append(domain, []any{"write_date", ">=", t.Add(-c.cfg.ChangeOverlap).Format(odooDatetime)})
 		}
-		rs, err := c.searchRead(ctx, f.model, domain, f.fields, map[string]any{"order": "write_date asc, id asc", "limit": limit + len(pos.Seen)})
+		fields := f.fields
+		if f.kind == waybill.ChangeOrder {
+			fields = append(fields[:len(fields):len(fields)], c.cfg.HubRefField)
+		}
+		rs, err := c.searchRead(ctx, f.model, domain, fields, map[string]any{"order": "write_date asc, id asc", "limit": limit + len(pos.Seen)})
 		if err != nil {
 			return nil, cursor, fmt.Errorf("polling %s changes: %w", f.model, err)
 		}
@@ -127,6 +131,7 @@ func (c *Client) Changes(ctx context.Context, cursor string, limit int) ([]waybi
 		switch f.kind {
 		case waybill.ChangeOrder:
 			ch.Order = ch.Ref
+			ch.HubRef = c.hubRefOf(cd.rec.Str(c.cfg.HubRefField))
 		case waybill.ChangeDelivery:
 			ch.Order = cd.rec.M2O("sale_id", "sale.order")
 		case waybill.ChangeInvoice:
@@ -166,6 +171,9 @@ func (c *Client) Changes(ctx context.Context, cursor string, limit int) ([]waybi
 func (c *Client) resolveChangeOrders(ctx context.Context, chs []waybill.Change) error {
 	var ids, names []any
 	for _, ch := range chs {
+		if ch.Kind == waybill.ChangeOrder {
+			continue // read with its hub reference already
+		}
 		if ch.Order.ID != 0 {
 			ids = append(ids, ch.Order.ID)
 		} else if ch.Order.Name != "" {
@@ -185,6 +193,9 @@ func (c *Client) resolveChangeOrders(ctx context.Context, chs []waybill.Change) 
 		byID[r.ID()], byName[r.Str("name")] = r, r
 	}
 	for i := range chs {
+		if chs[i].Kind == waybill.ChangeOrder {
+			continue
+		}
 		o := &chs[i].Order
 		r, ok := byID[o.ID]
 		if !ok && o.ID == 0 {

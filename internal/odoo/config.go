@@ -42,7 +42,7 @@ type Config struct {
 	RateBurst      int           `koanf:"rate_burst" json:"rate_burst"`           // token bucket size (default MaxConcurrency)
 	MaxRetries     int           `koanf:"max_retries" json:"max_retries"`         // in-call retries of transient errors (default 2)
 	RetryBase      time.Duration `koanf:"retry_base" json:"retry_base"`           // first retry delay, doubled each time (default 200ms)
-	RetryMaxWait   time.Duration `koanf:"retry_max_wait" json:"retry_max_wait"`   // cap of one in-call wait, Retry-After included (default 10s)
+	RetryMaxWait   time.Duration `koanf:"retry_max_wait" json:"retry_max_wait"`   // cap of one in-call wait, Retry-After included (default 5s)
 	Breaker        BreakerConfig `koanf:"breaker" json:"breaker"`
 
 	Warehouse     string        `koanf:"warehouse" json:"warehouse"`           // default warehouse code or name; "" is Odoo's default
@@ -51,7 +51,7 @@ type Config struct {
 	GLNField      string        `koanf:"gln_field" json:"gln_field"`           // res.partner field holding a GLN (default barcode)
 	PriceDigits   int           `koanf:"price_digits" json:"price_digits"`     // decimal precision "Product Price" (default 2)
 	CacheTTL      time.Duration `koanf:"cache_ttl" json:"cache_ttl"`           // master data cache (default 5m)
-	ChangeOverlap time.Duration `koanf:"change_overlap" json:"change_overlap"` // write_date look-back of change capture (default 10s)
+	ChangeOverlap time.Duration `koanf:"change_overlap" json:"change_overlap"` // write_date look-back of change capture (default 5s)
 }
 
 // Default returns a Config with every optional field set to its default.
@@ -68,7 +68,7 @@ func Default() Config {
 		GLNField:       "barcode",
 		PriceDigits:    2,
 		CacheTTL:       5 * time.Minute,
-		ChangeOverlap:  10 * time.Second,
+		ChangeOverlap:  5 * time.Second,
 	}
 }
 
