@@ -75,6 +75,85 @@ type table struct {
 	def  *modelDef
 	recs map[int]record
 	next int
+	// idx maps a relational field to target id → ids of the records
+	// pointing at it (ascending). Built on first use, kept up to date by
+	// setRel and drop, thrown away on rollback.
+	idx map[string]map[int][]int
+}
+
+// targets returns the ids a stored relational value points at.
+func targets(v any) []int {
+	switch x := v.(type) {
+	case int:
+		if x != 0 {
+			return []int{x}
+		}
+	case []int:
+		return x
+	}
+	return nil
+}
+
+// set stores a value on record r of t, keeping an index on the field current.
+func (t *table) set(r record, name string, v any) {
+	if ix, ok := t.idx[name]; ok {
+		id := r["id"].(int)
+		for _, old := range targets(r[name]) {
+			ix[old] = removeInt(ix[old], id)
+		}
+		for _, nt := range targets(v) {
+			ix[nt] = insertInt(ix[nt], id)
+		}
+	}
+	r[name] = v
+}
+
+// drop removes a deleted record from every index.
+func (t *table) drop(r record) {
+	id := r["id"].(int)
+	for name, ix := range t.idx {
+		for _, old := range targets(r[name]) {
+			ix[old] = removeInt(ix[old], id)
+		}
+	}
+}
+
+// referrers returns the ids of records whose field points at target.
+func (t *table) referrers(field string, target int) []int {
+	if t.idx == nil {
+		t.idx = map[string]map[int][]int{}
+	}
+	ix, ok := t.idx[field]
+	if !ok {
+		ix = map[int][]int{}
+		for _, id := range sortedKeys(t.recs) {
+			for _, tg := range targets(t.recs[id][field]) {
+				ix[tg] = append(ix[tg], id)
+			}
+		}
+		t.idx[field] = ix
+	}
+	return append([]int(nil), ix[target]...)
+}
+
+func removeInt(list []int, id int) []int {
+	for i, x := range list {
+		if x == id {
+			return append(list[:i:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+func insertInt(list []int, id int) []int {
+	i := sort.SearchInts(list, id)
+	if i < len(list) && list[i] == id {
+		return list
+	}
+	list = append(list, 0)
+	copy(list[i+1:], list[i:])
+	list[i] = id
+	return list
 }
 
 func (m *modelDef) add(fs ...*field) {
@@ -240,6 +319,7 @@ func (e *env) rollback() {
 				t.recs[id] = orig
 			}
 		}
+		t.idx = nil
 	}
 	for model, next := range u.nexts {
 		e.table(model).next = next
@@ -318,12 +398,7 @@ func (e *env) get(m *modelDef, r record, name string) any {
 // at id, in the comodel's default order.
 func (e *env) children(model, inverse string, id int) []int {
 	t := e.table(model)
-	var ids []int
-	for _, rid := range sortedKeys(t.recs) {
-		if v, _ := t.recs[rid][inverse].(int); v == id {
-			ids = append(ids, rid)
-		}
-	}
+	ids := t.referrers(inverse, id)
 	if t.def.order != "id" && len(ids) > 1 {
 		e.sortIDs(t.def, ids, t.def.order)
 	}

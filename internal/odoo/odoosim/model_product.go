@@ -224,18 +224,15 @@ func (e *env) productQty(productID int, which string) float64 {
 	in := func(loc int) bool { return containsInt(locs, loc) }
 	var onHand, reserved, incoming, outgoing float64
 	qt := e.table("stock.quant")
-	for _, id := range sortedKeys(qt.recs) {
+	for _, id := range qt.referrers("product_id", productID) {
 		q := qt.recs[id]
-		if q["product_id"] == productID && in(intOf(q["location_id"])) {
+		if in(intOf(q["location_id"])) {
 			onHand += asFloat(q["quantity"])
 		}
 	}
 	mt := e.table("stock.move")
-	for _, id := range sortedKeys(mt.recs) {
+	for _, id := range mt.referrers("product_id", productID) {
 		mv := mt.recs[id]
-		if mv["product_id"] != productID {
-			continue
-		}
 		state := asString(mv["state"])
 		if state == "done" || state == "cancel" || state == "draft" {
 			continue

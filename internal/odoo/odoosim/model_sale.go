@@ -294,14 +294,7 @@ func (e *env) orderInvoices(orderID int) []int {
 
 // invoiceLinesOf returns the invoice lines linked to a sale order line.
 func (e *env) invoiceLinesOf(lineID int) []int {
-	t := e.table("account.move.line")
-	var out []int
-	for _, id := range sortedKeys(t.recs) {
-		if containsInt(ids(t.recs[id]["sale_line_ids"]), lineID) {
-			out = append(out, id)
-		}
-	}
-	return out
+	return e.table("account.move.line").referrers("sale_line_ids", lineID)
 }
 
 func (e *env) qtyDelivered(lineID int) float64 {

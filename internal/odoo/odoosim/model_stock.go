@@ -3,6 +3,7 @@ package odoosim
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 func (s *Server) locationModel() *modelDef {
@@ -127,9 +128,9 @@ func normalizeID(v any) any {
 
 func (e *env) findQuant(product, loc int) int {
 	t := e.table("stock.quant")
-	for _, id := range sortedKeys(t.recs) {
+	for _, id := range t.referrers("product_id", product) {
 		q := t.recs[id]
-		if intOf(q["product_id"]) == product && intOf(q["location_id"]) == loc {
+		if intOf(q["location_id"]) == loc {
 			return id
 		}
 	}
@@ -177,7 +178,7 @@ func (e *env) adjustQuant(product, loc int, delta float64) {
 func (e *env) reservedAt(product, loc int) float64 {
 	t := e.table("stock.move")
 	var sum float64
-	for _, id := range sortedKeys(t.recs) {
+	for _, id := range t.referrers("product_id", product) {
 		mv := t.recs[id]
 		st := asString(mv["state"])
 		if intOf(mv["product_id"]) != product || intOf(mv["location_id"]) != loc || st == "done" || st == "cancel" || st == "draft" {
@@ -386,10 +387,15 @@ func (e *env) triggerAssign(products []int) {
 	t := e.table("stock.move")
 	var ids []int
 	pickings := map[int]bool{}
-	for _, id := range sortedKeys(t.recs) {
+	var candidates []int
+	for _, p := range uniqueInts(products) {
+		candidates = append(candidates, t.referrers("product_id", p)...)
+	}
+	sort.Ints(candidates)
+	for _, id := range candidates {
 		mv := t.recs[id]
 		st := asString(mv["state"])
-		if (st == "confirmed" || st == "partially_available") && containsInt(products, intOf(mv["product_id"])) {
+		if st == "confirmed" || st == "partially_available" {
 			ids = append(ids, id)
 			if p := intOf(mv["picking_id"]); p != 0 {
 				pickings[p] = true

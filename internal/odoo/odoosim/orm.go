@@ -60,7 +60,7 @@ func (e *env) create(m *modelDef, vals map[string]any) (int, error) {
 		}
 		switch {
 		case f.def != nil:
-			r[name] = f.def(e)
+			t.set(r, name, f.def(e))
 		case f.kind == tFloat || f.kind == tMonetary:
 			r[name] = 0.0 // Odoo reads an unset number as 0
 		case f.kind == tInt:
@@ -70,12 +70,14 @@ func (e *env) create(m *modelDef, vals map[string]any) (int, error) {
 		}
 	}
 	if err := e.assign(m, r, vals); err != nil {
+		t.drop(r)
 		delete(t.recs, id)
 		t.next--
 		return 0, err
 	}
 	for name, f := range m.fields {
 		if f.required && f.compute == nil && isEmpty(e.get(m, r, name)) {
+			t.drop(r)
 			delete(t.recs, id)
 			t.next--
 			return 0, validationError("The operation cannot be completed: Missing required fields on %s: %s", m.label, f.label)
@@ -189,7 +191,7 @@ func (e *env) assign(m *modelDef, r record, vals map[string]any) error {
 			return err
 		}
 		if f.kind != tO2M {
-			r[name] = sv
+			e.table(m.name).set(r, name, sv)
 		}
 	}
 	return nil
@@ -417,6 +419,7 @@ func (e *env) unlink(m *modelDef, ids []int) error {
 			}
 		}
 		e.save(m.name, id)
+		t.drop(t.recs[id])
 		delete(t.recs, id)
 	}
 	return nil
