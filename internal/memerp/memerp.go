@@ -28,6 +28,7 @@ type ERP struct {
 	down       bool
 	latency    time.Duration
 	autoCreate bool
+	orderSeq   int
 }
 
 type order struct {
@@ -240,7 +241,8 @@ func (e *ERP) CreateOrders(ctx context.Context, drafts []waybill.OrderDraft) ([]
 			continue
 		}
 		id := e.id()
-		o := &order{draft: d, ref: waybill.ERPRef{Model: "sale.order", ID: id, Name: fmt.Sprintf("S%05d", id)}, state: "draft"}
+		e.orderSeq++
+		o := &order{draft: d, ref: waybill.ERPRef{Model: "sale.order", ID: id, Name: fmt.Sprintf("S%05d", e.orderSeq)}, state: "draft"}
 		e.orders[d.HubRef] = o
 		e.byID[id] = o
 		e.created[d.HubRef]++

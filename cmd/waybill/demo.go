@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/app"
+	"github.com/waybill-hub/waybill/internal/config"
+	"github.com/waybill-hub/waybill/internal/memerp"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+const demoMarker = ".waybill-demo"
+
+func newDemoCmd(g *globals) *cobra.Command {
+	var once bool
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the hub on an embedded store with sample partners and traffic",
+		Long: `Start a complete hub on an embedded SQLite store in ./waybill-demo (recreated at each run), with
+sample partners and an ERP, send sample traffic through the pipeline (good orders, a resent
+file, a duplicate PO, an unknown item, an invalid order), print what happened and where to look,
+and keep serving until interrupted. With --once, exit when the sample traffic is done.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := g.dataDir
+			if dir == "" {
+				dir = "waybill-demo"
+			}
+			if err := resetDemoDir(dir); err != nil {
+				return err
+			}
+			cfg := config.Default()
+			cfg.DataDir = dir
+			cfg.Listen = listen
+			cfg.Log.Level = "error"
+			if g.logLevel != "" {
+				cfg.Log.Level = g.logLevel
+			}
+			cfg.Pipeline.PollInterval = 20 * time.Millisecond
+			cfg.Pipeline.BackoffBase = 200 * time.Millisecond
+			cfg.Pipeline.BackoffMax = 2 * time.Second
+			cfg.Partners = []config.Partner{
+				{ID: "acme-retail", Name: "Acme Retail", Account: "ACME", DuplicatePolicy: "reject"},
+				{ID: "globex", Name: "Globex Stores", Account: "GLOBEX", DuplicatePolicy: "flag"},
+			}
+			if err := cfg.Validate("demo"); err != nil {
+				return err
+			}
+			erp := memerp.New(false)
+			erp.AddCustomer("ACME", "Acme Retail Inc.")
+			erp.AddCustomer("GLOBEX", "Globex Stores LLC")
+			for _, p := range demoProducts {
+				erp.AddProduct(p.sku, p.gtin, waybill.MustDecimal(p.price))
+			}
+			ctx := cmd.Context()
+			a, err := app.New(ctx, cfg, app.Options{ERP: erp, Logger: g.logger(cfg)})
+			if err != nil {
+				return err
+			}
+			if err := a.Start(ctx); err != nil {
+				return err
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				a.Stop(sctx)
+			}()
+			w := g.stdout
+			fmt.Fprintf(w, "Waybill demo: embedded SQLite store in %s, built-in ERP, HTTP on http://%s\n\n", dir, a.Addr())
+			if err := runDemoTraffic(ctx, a, erp, g); err != nil {
+				return err
+			}
+			base := fmt.Sprintf("waybill --data-dir %s", dir)
+			fmt.Fprintf(w, "\nWhere to look:\n")
+			fmt.Fprintf(w, "  %s dlq list                  # failed work waiting for a person\n", base)
+			fmt.Fprintf(w, "  %s trace PO-1001             # the chain of one order, receipt to ERP\n", base)
+			fmt.Fprintf(w, "  %s audit verify --seal       # the hash-chained audit trail\n", base)
+			fmt.Fprintf(w, "  curl http://%s/metrics        # Prometheus metrics; /healthz, /readyz\n", a.Addr())
+			if once {
+				return nil
+			}
+			fmt.Fprintf(w, "\nServing until interrupted (Ctrl-C).\n")
+			<-ctx.Done()
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "exit when the sample traffic is done")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP listen address")
+	return cmd
+}
+
+var demoProducts = []struct{ sku, gtin, price string }{
+	{"WID-100", "00012345000017", "4.25"},
+	{"WID-200", "00012345000024", "12.00"},
+	{"GAD-300", "00012345000031", "39.90"},
+}
+
+// resetDemoDir empties a demo data directory, refusing to touch one the demo did not create.
+func resetDemoDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			entries, _ := os.ReadDir(dir)
+			if len(entries) > 0 {
+				return &ExitError{Code: 2, Err: fmt.Errorf("%s exists and was not made by the demo; choose another --data-dir", dir)}
+			}
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("created by waybill demo; removed at the next demo run\n"), 0o640)
+}
+
+type demoStep struct {
+	partner, what string
+	order         waybill.Order
+	raw           []byte
+}
+
+func demoOrder(po string, lines ...[3]string) waybill.Order {
+	o := waybill.Order{PONumber: po, PODate: time.Now().UTC().Truncate(24 * time.Hour), Currency: "USD"}
+	for i, l := range lines {
+		o.Lines = append(o.Lines, waybill.Line{Number: fmt.Sprint(i + 1), VendorItem: l[0], Quantity: waybill.MustDecimal(l[1]), UOM: "EA",
+			UnitPrice: waybill.MustDecimal(l[2]), HasUnitPrice: l[2] != "0"})
+	}
+	return o
+}
+
+func runDemoTraffic(ctx context.Context, a *app.App, erp *memerp.ERP, g *globals) error {
+	steps := []demoStep{
+		{partner: "acme-retail", what: "order", order: demoOrder("PO-1001", [3]string{"WID-100", "24", "4.25"}, [3]string{"GAD-300", "2", "39.90"})},
+		{partner: "acme-retail", what: "order", order: demoOrder("PO-1002", [3]string{"WID-200", "10", "12.00"})},
+		{partner: "acme-retail", what: "the same file again (transport duplicate)", order: demoOrder("PO-1002", [3]string{"WID-200", "10", "12.00"})},
+		{partner: "globex", what: "order", order: demoOrder("G-77", [3]string{"WID-100", "100", "0"})},
+		{partner: "globex", what: "PO G-77 again with other lines (duplicate PO, flagged)", order: demoOrder("G-77", [3]string{"WID-200", "5", "0"})},
+		{partner: "acme-retail", what: "order for an item the ERP does not know", order: demoOrder("PO-1003", [3]string{"NEW-999", "6", "2.00"})},
+		{partner: "acme-retail", what: "order with a zero quantity (invalid)", order: demoOrder("PO-1004", [3]string{"WID-100", "0", "4.25"})},
+		{partner: "acme-retail", what: "unreadable JSON", raw: []byte(`{"po_number": "PO-1005", "lines": [`)},
+	}
+	events, cancel := a.Queue.Subscribe()
+	defer cancel()
+	w := g.stdout
+	fmt.Fprintln(w, "Sample traffic:")
+	for _, s := range steps {
+		payload := s.raw
+		if payload == nil {
+			payload, _ = json.Marshal(s.order)
+		}
+		rc, err := a.Hub.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: s.partner, Payload: payload,
+			Filename: s.order.PONumber + ".json"})
+		if err != nil {
+			return err
+		}
+		dup := ""
+		if rc.Duplicate {
+			dup = " → duplicate of " + rc.DuplicateOf + ", not processed"
+		}
+		fmt.Fprintf(w, "  %-12s %-55s %s%s\n", s.partner, s.what, rc.MessageID, dup)
+	}
+	// Wait until the pipeline is idle: no unfinished jobs left.
+	deadline := time.After(30 * time.Second)
+	for {
+		stats, err := a.Queue.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		busy := int64(0)
+		for _, s := range stats {
+			if s.State != "scheduled" {
+				busy += s.Count
+			}
+		}
+		if busy == 0 {
+			break
+		}
+		select {
+		case <-events:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			return fmt.Errorf("the sample traffic did not finish within 30s")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	orders, err := a.Storage.DB.Orders(ctx, store.OrderFilter{Limit: 100})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nOrders:")
+	for i := len(orders) - 1; i >= 0; i-- {
+		o := orders[i].Order
+		erpName := o.ERP.Name
+		if erpName == "" {
+			erpName = "-"
+		}
+		fmt.Fprintf(w, "  %-12s PO %-8s %-10s ERP %-7s %s\n", o.Partner, o.PONumber, o.State, erpName, o.ID)
+	}
+	dls, err := a.Storage.DB.DeadLetters(ctx, store.DeadLetterFilter{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nDead letters (fix the cause, then replay):")
+	for _, d := range dls {
+		fmt.Fprintf(w, "  %s  %-12s %-16s %s\n", d.ID, d.Partner, d.Reason, clip(d.Message, 90))
+	}
+	st := erp.Stats()
+	fmt.Fprintf(w, "\nERP: %d sale orders, %d confirmed, %d calls\n", st.Orders, st.Confirmed, st.Calls)
+	return nil
+}
