@@ -166,7 +166,7 @@ func (c *testClock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
 func (c *testClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // setup builds a pair; tweak adjusts the two profiles before they are stored.
-func setup(t *testing.T, tweak func(toThem, toUs *Partner)) *pair {
+func setup(t testing.TB, tweak func(toThem, toUs *Partner)) *pair {
 	t.Helper()
 	p := &pair{ourKP: validKeypair(t, "waybill", 0), theirKP: validKeypair(t, "acme", 1),
 		intake: &fakeIntake{}, asyncMDNs: make(chan AsyncMDN, 4), clock: newTestClock(testNow)}

@@ -92,8 +92,8 @@ func (p *Partner) Validate() error {
 	switch {
 	case p.ID == "":
 		return bad("id is required")
-	case p.AS2ID == "" || len(p.AS2ID) > 128:
-		return bad("as2_id must be 1-128 characters")
+	case p.AS2ID == "" || len(p.AS2ID) > 128 || !printableASCII(p.AS2ID):
+		return bad("as2_id must be 1-128 printable ASCII characters")
 	}
 	if p.URL != "" {
 		if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -224,4 +224,13 @@ func (l *Partners) All() []*Partner {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

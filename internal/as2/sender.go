@@ -118,6 +118,7 @@ func (s *Sender) Send(ctx context.Context, msg waybill.OutboundMessage) (waybill
 	if subject == "" {
 		subject = "EDI " + msg.DocType
 	}
+	subject = headerSafe(subject)
 	hdr.Set("Subject", subject)
 	mode := p.mdnMode()
 	if mode != MDNNone {
@@ -169,7 +170,7 @@ func (s *Sender) pack(st *Station, p *Partner, msg waybill.OutboundMessage, now 
 	}
 	hs := []header{{"Content-Type", ct}, {"Content-Transfer-Encoding", "binary"}}
 	if msg.Filename != "" {
-		hs = append(hs, header{"Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, strings.ReplaceAll(msg.Filename, `"`, ""))})
+		hs = append(hs, header{"Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, headerSafe(msg.Filename))})
 	}
 	content := buildEntity(hs, msg.Payload)
 	ent := content
@@ -417,4 +418,14 @@ func (s *Sender) Expired(ctx context.Context, now time.Time) ([]PendingMDN, erro
 		}
 	}
 	return out, nil
+}
+
+// headerSafe drops the characters that could end a header line or a quoted string.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
 }

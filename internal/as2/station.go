@@ -28,6 +28,31 @@ type Station struct {
 	MDNTo string
 }
 
+// Validate reports the first problem with the station: a bad AS2 name, no keypair, a keypair
+// without a certificate or whose key does not match it. Expired certificates are allowed (they
+// are simply not used); CertExpiries is how an operator hears about them.
+func (s *Station) Validate() error {
+	bad := func(format string, args ...any) error {
+		return waybill.Errorf(waybill.EINVALID, "as2_station_config", "as2 station: "+format, args...)
+	}
+	if s.AS2ID == "" || len(s.AS2ID) > 128 || !printableASCII(s.AS2ID) {
+		return bad("as2_id must be 1-128 printable ASCII characters")
+	}
+	if len(s.Certs) == 0 {
+		return bad("at least one certificate and key is required")
+	}
+	for i, kp := range s.Certs {
+		if kp.Cert == nil || kp.Key == nil {
+			return bad("certs[%d] needs both a certificate and a key", i)
+		}
+		pub, ok := kp.Key.Public().(interface{ Equal(crypto.PublicKey) bool })
+		if !ok || !pub.Equal(kp.Cert.PublicKey) {
+			return bad("certs[%d]: the key does not match the certificate %s", i, kp.Cert.Subject)
+		}
+	}
+	return nil
+}
+
 func (s *Station) mdnTo() string {
 	if s.MDNTo != "" {
 		return s.MDNTo

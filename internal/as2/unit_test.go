@@ -275,3 +275,24 @@ func TestAS2IDQuoting(t *testing.T) {
 		}
 	}
 }
+
+func TestStationValidate(t *testing.T) {
+	t.Parallel()
+	a, b := validKeypair(t, "a", 0), validKeypair(t, "b", 1)
+	tests := []struct {
+		name string
+		st   Station
+		want string
+	}{
+		{"valid", Station{AS2ID: "WAYBILL", Certs: []Keypair{a, b}}, ""},
+		{"no certs", Station{AS2ID: "WAYBILL"}, "at least one"},
+		{"bad name", Station{AS2ID: "WAY\nBILL", Certs: []Keypair{a}}, "as2_id"},
+		{"key of another certificate", Station{AS2ID: "WAYBILL", Certs: []Keypair{{Cert: a.Cert, Key: b.Key}}}, "does not match"},
+	}
+	for _, tt := range tests {
+		err := tt.st.Validate()
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
