@@ -144,7 +144,8 @@ func (c *Client) Stock(ctx context.Context, products []waybill.ERPRef, warehouse
 		if err != nil {
 			return nil, err
 		}
-		kw = map[string]any{"context": map[string]any{c.fields.whContext: wh}}
+		// 18+ read warehouse_id, 17 warehouse: both are sent, each version ignores the other.
+		kw = map[string]any{"context": map[string]any{"warehouse_id": wh, "warehouse": wh}}
 	}
 	ids := make([]int64, len(products))
 	for i, p := range products {
