@@ -99,6 +99,11 @@ func (s *Server) serveJSON2(w http.ResponseWriter, r *http.Request) {
 		writeJSON2Error(w, e.Status, e)
 		return
 	}
+	if id, ok := res.(int); ok && mt.name == "create" {
+		// JSON-2 turns a recordset result into its ids: create returns a
+		// list even for a single dict.
+		res = []any{id}
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -255,3 +255,54 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+func TestXMLRPCLegacyStringFaults(t *testing.T) {
+	t.Parallel()
+	_, url := setup(t, Options{})
+	body := xmlCall("execute_kw", "<string>sim</string>", "<int>2</int>", "<string>admin</string>", "<string>res.partner</string>", "<string>read</string>",
+		"<array><data><value><array><data><value><int>999</int></value></data></array></value></data></array>")
+	_, _, reply := post(t, "POST", url+"/xmlrpc/object", body, nil)
+	if !strings.Contains(reply, "<name>faultCode</name>\n<value><string>warning -- MissingError\n\nRecord does not exist") {
+		t.Fatalf("legacy fault: %s", reply)
+	}
+	_, _, reply = post(t, "POST", url+"/xmlrpc/common", xmlCall("version"), nil)
+	if !strings.Contains(reply, "<string>19.0</string>") {
+		t.Fatalf("legacy version: %s", reply)
+	}
+}
+
+func TestJSON2CreateReturnsList(t *testing.T) {
+	t.Parallel()
+	_, url := setup(t, Options{})
+	status, _, body := post(t, "POST", url+"/json/2/res.partner/create", `{"vals_list":{"name":"Solo"}}`, map[string]string{"Authorization": "bearer " + AdminAPIKey})
+	if status != 200 || !strings.HasPrefix(body, "[") {
+		t.Fatalf("%d %s", status, body)
+	}
+	_, _, body = post(t, "POST", url+"/jsonrpc", jsonrpcBody("object", "execute_kw", "sim", 2, "admin", "res.partner", "create", []any{map[string]any{"name": "Solo"}}), nil)
+	if !strings.Contains(body, `"result":8`) {
+		t.Fatalf("execute_kw create with a dict: %s", body)
+	}
+}
+
+func TestNameSearchAndFieldsGet(t *testing.T) {
+	t.Parallel()
+	s, url := setup(t, Options{})
+	d := s.SeedDemo()
+	c := adminJSON2(url)
+	got := mustCall(t, c, "product.product", "name_search", nil, map[string]any{"name": "widget", "limit": 5}).([]any)
+	if len(got) != 2 || got[0].([]any)[1] != "[WID-10] Widget 10 mm" {
+		t.Fatalf("name_search: %v", got)
+	}
+	fg := mustCall(t, c, "sale.order", "fields_get", nil, map[string]any{"allfields": []any{"state", "partner_id", "order_line"}, "attributes": []any{"type", "relation", "selection"}}).(map[string]any)
+	if len(fg) != 3 || fg["partner_id"].(map[string]any)["relation"] != "res.partner" || fg["order_line"].(map[string]any)["type"] != "one2many" {
+		t.Fatalf("fields_get: %v", fg)
+	}
+	if sel := fg["state"].(map[string]any)["selection"].([]any); len(sel) != 4 {
+		t.Fatalf("state selection %v", sel)
+	}
+	rows := mustCall(t, c, "res.partner", "read", []int{d.Customers[0].Delivery}, map[string]any{"fields": []any{"parent_id", "display_name", "email"}, "load": nil}).([]any)
+	row := rows[0].(map[string]any)
+	if row["parent_id"] != d.Customers[0].ID || row["display_name"] != "Acme Corporation, Acme Corporation Warehouse" || row["email"] != false {
+		t.Fatalf("read load=None: %v", row)
+	}
+}

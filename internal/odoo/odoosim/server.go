@@ -245,6 +245,7 @@ func (s *Server) keyUser(key string) int {
 //	POST /json/2/<model>/<method>   JSON-2 (19.0 only)
 //	POST /jsonrpc                   JSON-RPC services common, object, db
 //	POST /xmlrpc/2/<service>        XML-RPC with integer fault codes
+//	POST /xmlrpc/<service>          legacy XML-RPC with string fault codes
 //	GET|POST /web/version           server version
 //
 // Injected faults (see Faults) apply before the request is dispatched.
@@ -270,7 +271,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	case path == "/jsonrpc":
 		s.serveJSONRPC(w, r)
 	case strings.HasPrefix(path, "/xmlrpc/2/"):
-		s.serveXMLRPC(w, r, strings.TrimPrefix(path, "/xmlrpc/2/"))
+		s.serveXMLRPC(w, r, strings.TrimPrefix(path, "/xmlrpc/2/"), false)
+	case strings.HasPrefix(path, "/xmlrpc/"):
+		s.serveXMLRPC(w, r, strings.TrimPrefix(path, "/xmlrpc/"), true)
 	case path == "/web/version":
 		writeJSON(w, http.StatusOK, map[string]any{"version": s.opts.Version, "version_info": s.versionInfo()})
 	default:

@@ -14,20 +14,25 @@ import (
 )
 
 // serveXMLRPC answers POST /xmlrpc/2/<service> with integer fault codes, as
-// Odoo's /xmlrpc/2 endpoints do.
-func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request, service string) {
+// Odoo's /xmlrpc/2 endpoints do, or the legacy /xmlrpc/<service> with
+// string fault codes (stringFaults).
+func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request, service string, stringFaults bool) {
+	fault := writeXMLRPCFault
+	if stringFaults {
+		fault = writeXMLRPCStringFault
+	}
 	if r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
 	name, params, err := decodeMethodCall(r.Body)
 	if err != nil {
-		writeXMLRPCFault(w, &Error{"xml.parsers.expat.ExpatError", err.Error(), 500, 1})
+		fault(w, &Error{"xml.parsers.expat.ExpatError", err.Error(), 500, 1})
 		return
 	}
 	res, err := s.rpc(r.Context(), "xmlrpc", service, name, params)
 	if err != nil {
-		writeXMLRPCFault(w, asError(err))
+		fault(w, asError(err))
 		return
 	}
 	var b bytes.Buffer
@@ -35,7 +40,7 @@ func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request, service str
 	if err := encodeValue(&b, res); err != nil {
 		// Odoo's marshaller has allow_none=False: the method already ran and
 		// committed, yet the client gets a fault.
-		writeXMLRPCFault(w, &Error{Class: "builtins.TypeError", Message: err.Error(), FaultCode: 1})
+		fault(w, &Error{Class: "builtins.TypeError", Message: err.Error(), FaultCode: 1})
 		return
 	}
 	b.WriteString("</param>\n</params>\n</methodResponse>\n")
@@ -63,6 +68,31 @@ func writeXMLRPCFault(w http.ResponseWriter, e *Error) {
 
 // xmlEscaper escapes like Python's xmlrpc.client: only &, < and >.
 var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// writeXMLRPCStringFault renders an exception as the legacy
+// xmlrpc_handle_exception_string does: "warning -- <Class>\n\n<message>"
+// as faultCode for user errors, "AccessDenied", or the message with the
+// traceback as faultString.
+func writeXMLRPCStringFault(w http.ResponseWriter, e *Error) {
+	short := e.Class[strings.LastIndex(e.Class, ".")+1:]
+	var code, text string
+	switch {
+	case e.Class == "odoo.exceptions.AccessDenied":
+		code, text = "AccessDenied", e.Message
+	case e.Class == "odoo.exceptions.MissingError" || e.Class == "odoo.exceptions.AccessError":
+		code = "warning -- " + short + "\n\n" + e.Message
+	case e.FaultCode == 2:
+		code = "warning -- UserError\n\n" + e.Message
+	default:
+		code, text = e.Message, e.traceback()
+	}
+	var b bytes.Buffer
+	b.WriteString("<?xml version='1.0'?>\n<methodResponse>\n<fault>\n")
+	encodeValue(&b, map[string]any{"faultCode": code, "faultString": text})
+	b.WriteString("</fault>\n</methodResponse>\n")
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Write(b.Bytes())
+}
 
 type errNone struct{}
 
