@@ -2,6 +2,7 @@ package as2
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"strings"
@@ -249,5 +250,63 @@ func TestCertExpiries(t *testing.T) {
 	}
 	if r := got[1].Remaining(testNow); r != 30*24*time.Hour {
 		t.Errorf("Remaining = %v, want 720h", r)
+	}
+}
+
+func TestAsyncNegativeMDN(t *testing.T) {
+	t.Parallel()
+	p := setup(t, func(a, b *Partner) {
+		a.MDN = MDNAsync
+		b.TheirCerts = []*x509.Certificate{validKeypair(t, "not us", 4).Cert}
+	})
+	if _, err := p.sender.Send(context.Background(), outbound("neg", samplePayload)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-p.asyncMDNs:
+		if waybill.Code(m.Err) != waybill.EREJECTED || m.MDN.Failure() != FailAuthentication {
+			t.Fatalf("async MDN %q: err %v", m.MDN.Disposition, m.Err)
+		}
+		if m.Meta[MetaMDNDisposition] != m.MDN.Disposition {
+			t.Errorf("Meta = %v", m.Meta)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no asynchronous MDN")
+	}
+}
+
+func TestMDNHandlerRefusesStrays(t *testing.T) {
+	t.Parallel()
+	p := setup(t, nil)
+	post := func(from string, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, p.mdnSrv.URL, strings.NewReader(body))
+		req.Header.Set("AS2-From", from)
+		req.Header.Set("Content-Type", `multipart/report; report-type=disposition-notification; boundary="B"`)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	report := buildReport("ua", "ACME AS2", "<nobody@WAYBILL>", "", "", "x", "B")
+	e, _ := parseEntity(report)
+	if got := post("SOMEONE", string(e.body)); got != http.StatusBadRequest {
+		t.Errorf("unknown partner: status %d", got)
+	}
+	if got := post(`"ACME AS2"`, string(e.body)); got != http.StatusBadRequest {
+		t.Errorf("no pending message: status %d", got)
+	}
+	// ACME's profile asks signed MDNs, but an MDN for no pending message is refused first;
+	// an unsigned MDN for a pending one is taken and reported as an error.
+	if err := p.sender.mdns.PutPending(context.Background(), PendingMDN{MessageID: "<nobody@WAYBILL>", Partner: "acme", SignedMDN: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := post(`"ACME AS2"`, string(e.body)); got != http.StatusOK {
+		t.Errorf("pending message: status %d", got)
+	}
+	m := <-p.asyncMDNs
+	if waybill.Reason(m.Err) != "as2_mdn_unsigned" {
+		t.Errorf("err = %v, want as2_mdn_unsigned", m.Err)
 	}
 }
