@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -390,9 +389,6 @@ func (s *Sender) MDNHandler() http.Handler {
 		w.WriteHeader(http.StatusOK)
 	})
 }
-
-// ErrMDNExpired is the error of an AsyncMDN reported by Expired: no MDN came before the deadline.
-var ErrMDNExpired = errors.New("no MDN before the deadline")
 
 // PendingMDNs lists the asynchronous MDNs still awaited, oldest first.
 func (s *Sender) PendingMDNs(ctx context.Context) ([]PendingMDN, error) {
