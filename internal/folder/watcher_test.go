@@ -254,3 +254,21 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0, "acme")
+	b.w.Now = nil
+	b.w.Interval = 5 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.w.Run(ctx) }()
+	b.write(t, "acme", "po.edi", "ISA")
+	deadline := time.Now().Add(5 * time.Second)
+	for b.in.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Equal(t, 1, b.in.count())
+}

@@ -21,8 +21,10 @@ import (
 type Poller struct {
 	Remote Remote
 	Intake waybill.Intake
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Interval is the pause between polls in Run (default 1 minute).
+	Interval time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
 
 	// afterDownload, when set (tests), runs between downloading a file and checking it again.
 	afterDownload func(name string)
@@ -43,6 +45,36 @@ func (p *Poller) now() time.Time {
 		return p.Now()
 	}
 	return time.Now()
+}
+
+// Run polls every Interval until ctx is done, then returns ctx.Err(). It returns early only for
+// a configuration error; failed polls are logged and tried again at the next tick. Run one Poller
+// per partner server, each in its own goroutine, so a slow or flooded partner delays no other.
+func (p *Poller) Run(ctx context.Context) error {
+	if err := p.Remote.ValidatePoll(); err != nil {
+		return err
+	}
+	every := p.Interval
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := p.Poll(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			p.logger().Warn("sftp poll failed", "partner", p.Remote.Partner, "server", p.Remote.Addr,
+				"files", n, "code", waybill.Code(err), "err", err)
+		case n > 0:
+			p.logger().Debug("sftp poll", "partner", p.Remote.Partner, "files", n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Poll connects, lists InDir and, oldest first and at most MaxFiles, downloads each complete

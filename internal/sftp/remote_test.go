@@ -255,3 +255,24 @@ func TestPollerLeavesFileChangingDuringDownload(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Equal(t, "ISA first part and the rest", string(b.intake.messages()[0].Payload))
 }
+
+func TestPollerRunAndPasswordLogin(t *testing.T) {
+	t.Parallel()
+	hash, err := HashPassword("pw")
+	require.NoError(t, err)
+	b := setupMailbox(t, Partner{ID: "acme", PasswordHash: hash})
+	require.NoError(t, os.MkdirAll(filepath.Join(b.m.Root, "acme", "out"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(b.m.Root, "acme", "out", "855.edi"), []byte("ack"), 0o644))
+	r := b.remote("acme")
+	r.Key, r.Password = nil, "pw"
+	r.InDir, r.Delete = "/out", true
+	in := &memIntake{}
+	p := &Poller{Remote: r, Intake: in, Interval: 10 * time.Millisecond, Logger: quiet}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	eventually(t, 5*time.Second, func() bool { return len(in.messages()) == 1 }, "Run polls")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Empty(t, listDir(t, filepath.Join(b.m.Root, "acme", "out")))
+}
