@@ -223,3 +223,37 @@ func TestWriteDateMovesWithWorkflow(t *testing.T) {
 		t.Fatalf("orders changed after validation: %v", got)
 	}
 }
+
+func TestMoveLines(t *testing.T) {
+	t.Parallel()
+	s, url := setup(t, Options{})
+	d := s.SeedDemo()
+	c := adminJSON2(url)
+	so := firstID(t, mustCall(t, c, "sale.order", "create", nil, map[string]any{"vals_list": map[string]any{
+		"partner_id": d.Customers[0].ID, "order_line": []any{[]any{0, 0, map[string]any{"product_id": d.Products[1].ID, "product_uom_qty": 6}}}}}))
+	mustCall(t, c, "sale.order", "action_confirm", []int{so}, nil)
+	pick := readOne(t, c, "stock.picking", firstID(t, readOne(t, c, "sale.order", so, "picking_ids")["picking_ids"]), "move_line_ids", "move_ids")
+	ml := readOne(t, c, "stock.move.line", firstID(t, pick["move_line_ids"]), "quantity", "picked", "location_id", "state")
+	if asFloat(ml["quantity"]) != 6 || ml["picked"] != false || firstID(t, ml["location_id"]) != d.Stock || ml["state"] != "assigned" {
+		t.Fatalf("reserved move line %v", ml)
+	}
+	mustCall(t, c, "stock.move.line", "write", []int{firstID(t, ml["id"])}, map[string]any{"vals": map[string]any{"quantity": 4, "picked": true}})
+	mv := readOne(t, c, "stock.move", firstID(t, pick["move_ids"]), "quantity", "picked", "state")
+	if asFloat(mv["quantity"]) != 4 || mv["picked"] != true || mv["state"] != "partially_available" {
+		t.Fatalf("move after its line changed: %v", mv)
+	}
+	action, ok := mustCall(t, c, "stock.picking", "button_validate", []int{firstID(t, pick["id"])}, nil).(map[string]any)
+	if !ok || action["res_model"] != "stock.backorder.confirmation" {
+		t.Fatalf("validate: %v", action)
+	}
+	mustCall(t, c, "stock.move", "write", []int{firstID(t, pick["move_ids"])}, map[string]any{"vals": map[string]any{"quantity": 6}})
+	if q := readOne(t, c, "stock.move.line", firstID(t, ml["id"]), "quantity")["quantity"]; asFloat(q) != 6 {
+		t.Fatalf("line after its move changed: %v", q)
+	}
+	if res := mustCall(t, c, "stock.picking", "button_validate", []int{firstID(t, pick["id"])}, nil); res != true {
+		t.Fatalf("validate all: %v", res)
+	}
+	if st := readOne(t, c, "stock.move.line", firstID(t, ml["id"]), "state")["state"]; st != "done" {
+		t.Fatalf("line state %v", st)
+	}
+}

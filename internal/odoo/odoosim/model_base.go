@@ -11,7 +11,7 @@ func (s *Server) defineModels() {
 		s.uomModel(), s.categoryModel(), s.taxModel(), s.journalModel(),
 		s.templateModel(), s.productModel(), s.pricelistModel(), s.pricelistItemModel(),
 		s.locationModel(), s.warehouseModel(), s.pickingTypeModel(), s.carrierModel(),
-		s.quantModel(), s.pickingModel(), s.moveModel(), s.backorderWizardModel(),
+		s.quantModel(), s.pickingModel(), s.moveModel(), s.moveLineModel(), s.backorderWizardModel(),
 		s.saleOrderModel(), s.saleLineModel(), s.advancePaymentModel(),
 		s.accountMoveModel(), s.accountMoveLineModel(), s.paymentModel(), s.paymentRegisterModel(),
 		s.purchaseOrderModel(), s.purchaseLineModel(),

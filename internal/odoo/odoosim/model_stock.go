@@ -208,6 +208,7 @@ func (s *Server) pickingModel() *modelDef {
 		datetime("scheduled_date").withDefault(func(e *env) any { return formatDatetime(e.now) }), datetime("date_deadline"),
 		datetime("date_done").str("Date of Transfer"), datetime("date").withDefault(func(e *env) any { return formatDatetime(e.now) }),
 		o2m("move_ids", "stock.move", "picking_id").str("Stock Moves"),
+		o2m("move_line_ids", "stock.move.line", "picking_id").str("Operations"),
 		m2o("sale_id", "sale.order").str("Sales Order"), m2o("purchase_id", "purchase.order").str("Purchase Order"),
 		m2o("backorder_id", "stock.picking").str("Back Order of"), o2m("backorder_ids", "stock.picking", "backorder_id").str("Back Orders"),
 		m2o("carrier_id", "delivery.carrier"), char("carrier_tracking_ref").str("Tracking Reference"),
@@ -290,6 +291,7 @@ func (s *Server) moveModel() *modelDef {
 		m2o("picking_id", "stock.picking").str("Transfer"), m2o("picking_type_id", "stock.picking.type"),
 		selection("state", "draft", "waiting", "confirmed", "partially_available", "assigned", "done", "cancel").str("Status").defaultValue("draft"),
 		m2o("sale_line_id", "sale.order.line"), m2o("purchase_line_id", "purchase.order.line"), char("origin"),
+		o2m("move_line_ids", "stock.move.line", "move_id").str("Operations"),
 		datetime("date").withDefault(func(e *env) any { return formatDatetime(e.now) }), m2o("partner_id", "res.partner"),
 		m2o("company_id", "res.company").defaultValue(1),
 		char("reference").computed(func(e *env, r record) any {
@@ -320,31 +322,40 @@ func (s *Server) moveModel() *modelDef {
 	m.afterWrite = func(e *env, ids []int, vals map[string]any) error {
 		// Setting a quantity by hand marks a reserved move as assigned or
 		// partially available, as the form does.
-		if _, ok := vals["quantity"]; !ok {
+		_, q := vals["quantity"]
+		_, p := vals["picked"]
+		if !q && !p {
 			return nil
 		}
 		for _, id := range ids {
-			r := e.mut("stock.move", id)
-			st := asString(r["state"])
-			if st == "done" || st == "cancel" || st == "draft" {
-				continue
-			}
-			q, d := asFloat(r["quantity"]), asFloat(r["product_uom_qty"])
-			switch {
-			case q >= d && d > 0:
-				r["state"] = "assigned"
-			case q > 0:
-				r["state"] = "partially_available"
-			default:
-				r["state"] = "confirmed"
-			}
-			if pid := intOf(r["picking_id"]); pid != 0 {
-				e.updatePickingState(pid)
-			}
+			e.moveStateFromQuantity(id)
+			e.syncMoveLine(id)
 		}
 		return nil
 	}
 	return m
+}
+
+// moveStateFromQuantity sets an open move's state from its quantity and
+// its picking's state from its moves.
+func (e *env) moveStateFromQuantity(id int) {
+	r := e.mut("stock.move", id)
+	st := asString(r["state"])
+	if st == "done" || st == "cancel" || st == "draft" {
+		return
+	}
+	q, d := asFloat(r["quantity"]), asFloat(r["product_uom_qty"])
+	switch {
+	case q >= d && d > 0:
+		r["state"] = "assigned"
+	case q > 0:
+		r["state"] = "partially_available"
+	default:
+		r["state"] = "confirmed"
+	}
+	if pid := intOf(r["picking_id"]); pid != 0 {
+		e.updatePickingState(pid)
+	}
 }
 
 // reserve reserves stock for confirmed or partially available moves, in
@@ -362,6 +373,7 @@ func (e *env) reserve(moveIDs []int) {
 		if !e.isInternal(loc) || !e.isStorable(product) {
 			mv["quantity"] = demand
 			mv["state"] = "assigned"
+			e.syncMoveLine(id)
 			continue
 		}
 		free := e.onHandAt(product, loc) - e.reservedAt(product, loc)
@@ -375,6 +387,7 @@ func (e *env) reserve(moveIDs []int) {
 		default:
 			mv["state"] = "confirmed"
 		}
+		e.syncMoveLine(id)
 	}
 }
 
@@ -471,6 +484,7 @@ func (e *env) cancelPicking(id int) {
 		if asString(mv["state"]) != "done" {
 			mv["state"] = "cancel"
 			mv["quantity"] = 0.0
+			e.syncMoveLine(mid)
 		}
 	}
 	e.mut("stock.picking", id)["state"] = "cancel"
@@ -517,6 +531,7 @@ func pickingValidate(c *call) (any, error) {
 			mv := c.rec("stock.move", mid)
 			if !anyPicked {
 				c.mut("stock.move", mid)["picked"] = true
+				c.syncMoveLine(mid)
 			}
 			if truthy(mv["picked"]) {
 				total += asFloat(mv["quantity"])
@@ -612,14 +627,17 @@ func (e *env) donePicking(id int, backorder bool) {
 		if q <= 0 {
 			mv["state"] = "cancel"
 			mv["quantity"] = 0.0
+			e.syncMoveLine(mid)
 			continue
 		}
 		if q < demand {
 			mv["product_uom_qty"] = q
 		}
 		mv["quantity"] = q
+		mv["picked"] = true
 		mv["state"] = "done"
 		mv["date"] = formatDatetime(e.now)
+		e.syncMoveLine(mid)
 		product := intOf(mv["product_id"])
 		e.adjustQuant(product, intOf(mv["location_id"]), -q)
 		e.adjustQuant(product, intOf(mv["location_dest_id"]), q)
