@@ -506,3 +506,30 @@ func TestConformanceTransient(t *testing.T) {
 		})
 	}
 }
+
+// TestConformancePurchase creates a purchase order twice (found the second time) and confirms it.
+func TestConformancePurchase(t *testing.T) {
+	t.Parallel()
+	for _, tg := range targets() {
+		t.Run(tg.name(), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, tg.version, tg.proto)
+			vendor := b.create("res.partner", map[string]any{"name": "Waybill Vendor " + b.uniq, "is_company": true}, nil)
+			p := b.product("P", 10, 4)
+			d := PurchaseDraft{HubRef: "po-" + b.uniq, Vendor: waybill.ERPRef{ID: vendor}, VendorRef: "V-" + b.uniq,
+				Lines: []PurchaseLine{{Product: p, Quantity: dec("12"), Price: ptr(dec("4"))}}}
+			first, err := b.c.CreatePurchaseOrders(b.ctx, []PurchaseDraft{d})
+			b.must(err)
+			b.must(first[0].Err)
+			again, err := b.c.CreatePurchaseOrders(b.ctx, []PurchaseDraft{d})
+			b.must(err)
+			eq(t, "found again", again[0].Created, false)
+			eq(t, "same purchase order", again[0].Order.ID, first[0].Order.ID)
+			conf, err := b.c.ConfirmPurchaseOrders(b.ctx, []waybill.ERPRef{first[0].Order})
+			b.must(err)
+			b.must(conf[0].Err)
+			eq(t, "purchase state", conf[0].State, "purchase")
+			eq(t, "purchase untaxed", conf[0].Untaxed, dec("48"))
+		})
+	}
+}
