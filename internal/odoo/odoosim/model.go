@@ -66,6 +66,8 @@ type modelDef struct {
 	beforeCreate func(e *env, vals map[string]any) error
 	afterCreate  func(e *env, id int) error
 	afterWrite   func(e *env, ids []int, vals map[string]any) error
+	// beforeUnlink may refuse to delete records (a confirmed order).
+	beforeUnlink func(e *env, ids []int) error
 	// notify marks models whose changes the webhook emitter reports.
 	notify bool
 }

@@ -62,6 +62,20 @@ func (s *Server) accountMoveModel() *modelDef {
 		}
 		return nil
 	}
+	m.displayName = func(e *env, r record) string {
+		if name := asString(r["name"]); name != "" && name != "/" {
+			return name
+		}
+		return fmt.Sprintf("Draft Invoice (* %d)", r["id"])
+	}
+	m.beforeUnlink = func(e *env, ids []int) error {
+		for _, id := range ids {
+			if asString(e.rec("account.move", id)["state"]) == "posted" {
+				return userError("You cannot delete an entry which has been posted once.")
+			}
+		}
+		return nil
+	}
 	m.recordAction("action_post", func(c *call) (any, error) {
 		for _, id := range c.ids {
 			mv := c.rec("account.move", id)

@@ -279,6 +279,12 @@ func (s *Server) pricelistModel() *modelDef {
 	m.add(char("name").req(), integer("sequence").defaultValue(16), boolean("active").defaultValue(true),
 		m2o("currency_id", "res.currency").defaultValue(1), m2o("company_id", "res.company"),
 		o2m("item_ids", "product.pricelist.item", "pricelist_id").str("Pricelist Rules"))
+	m.displayName = func(e *env, r record) string {
+		if cur := e.rec("res.currency", intOf(r["currency_id"])); cur != nil {
+			return asString(r["name"]) + " (" + asString(cur["name"]) + ")"
+		}
+		return asString(r["name"])
+	}
 	m.writeGroups = []string{GroupSaleManager}
 	return m
 }

@@ -107,6 +107,14 @@ func (s *Server) saleOrderModel() *modelDef {
 		}
 		return nil
 	}
+	m.beforeUnlink = func(e *env, ids []int) error {
+		for _, id := range ids {
+			if st := asString(e.rec("sale.order", id)["state"]); st != "draft" && st != "cancel" {
+				return userError("You can not delete a sent quotation or a confirmed sales order. You must first cancel it.")
+			}
+		}
+		return nil
+	}
 	m.recordAction("action_confirm", saleConfirm)
 	m.recordAction("action_cancel", func(c *call) (any, error) {
 		for _, id := range c.ids {

@@ -405,6 +405,11 @@ func (e *env) unlink(m *modelDef, ids []int) error {
 	if err := e.mustExist(m, ids); err != nil {
 		return err
 	}
+	if m.beforeUnlink != nil {
+		if err := m.beforeUnlink(e, ids); err != nil {
+			return err
+		}
+	}
 	t := e.table(m.name)
 	for _, id := range ids {
 		// one2many children with a required inverse go with their parent.

@@ -306,3 +306,44 @@ func TestNameSearchAndFieldsGet(t *testing.T) {
 		t.Fatalf("read load=None: %v", row)
 	}
 }
+
+func FuzzDecodeMethodCall(f *testing.F) {
+	f.Add(xmlCall("execute_kw", "<string>sim</string>", "<int>2</int>", "<struct><member><name>a</name><value><array><data><value><boolean>1</boolean></value><value><double>1.5</double></value></data></array></value></member></struct>"))
+	f.Add(xmlCall("version"))
+	f.Add("<methodCall><methodName>x</methodName><params><param><value><nil/></value></param></params></methodCall>")
+	f.Fuzz(func(t *testing.T, src string) {
+		name, params, err := decodeMethodCall(strings.NewReader(src))
+		if err != nil {
+			return
+		}
+		if name == "" {
+			t.Fatal("decoded a call without a method name")
+		}
+		var b bytes.Buffer
+		for _, p := range params {
+			encodeValue(&b, p) // must not panic
+		}
+	})
+}
+
+func TestDeleteRules(t *testing.T) {
+	t.Parallel()
+	s, url := setup(t, Options{})
+	d := s.SeedDemo()
+	c := adminJSON2(url)
+	so := firstID(t, mustCall(t, c, "sale.order", "create", nil, map[string]any{"vals_list": map[string]any{"partner_id": d.Customers[0].ID,
+		"order_line": []any{[]any{0, 0, map[string]any{"product_id": d.Products[0].ID}}}}}))
+	mustCall(t, c, "sale.order", "action_confirm", []int{so}, nil)
+	if _, err := c.call("sale.order", "unlink", []int{so}, nil); err == nil || !strings.Contains(err.Error(), "You must first cancel it") {
+		t.Fatalf("unlink a confirmed order: %v", err)
+	}
+	mustCall(t, c, "sale.order", "action_cancel", []int{so}, nil)
+	mustCall(t, c, "sale.order", "unlink", []int{so}, nil)
+	if n := mustCall(t, c, "sale.order.line", "search_count", nil, map[string]any{"domain": []any{}}); n != 0 {
+		t.Fatalf("%v lines left after unlinking their order", n)
+	}
+	pl := readOne(t, c, "res.partner", d.Customers[0].ID, "property_product_pricelist")["property_product_pricelist"].([]any)
+	if pl[1] != "Wholesale (USD)" {
+		t.Fatalf("pricelist display name %v", pl)
+	}
+}
