@@ -333,8 +333,15 @@ func runFlow(t *testing.T, b *bundle) {
 		// Missing record.
 		_, err = b.c.OrderStatus(b.ctx, waybill.ERPRef{ID: 999999999})
 		wantCode(t, "missing order", err, waybill.ENOTFOUND)
-		_, err = b.c.Read(b.ctx, "sale.order", []int64{999999999}, []string{"name"})
+		// (read drops missing ids silently in real Odoo; a method that touches the record raises MissingError.)
+		_, err = b.c.Method(b.ctx, "sale.order", "action_confirm", []int64{999999999}, nil)
 		wantCode(t, "missing record", err, waybill.ENOTFOUND)
+		cf, err := b.c.ConfirmOrders(b.ctx, []waybill.ERPRef{o2, {ID: 999999999}})
+		b.must(err)
+		if cf[0].Err != nil || cf[0].State != "sale" {
+			t.Errorf("confirmed order beside a missing one: %+v", cf[0])
+		}
+		wantCode(t, "missing order in a batch", cf[1].Err, waybill.ENOTFOUND)
 		// ValidationError: a contact needs a name.
 		_, err = b.c.Create(b.ctx, "res.partner", []map[string]any{{"email": "x@example.com"}}, nil)
 		wantCode(t, "contact without a name", err, waybill.EREJECTED)

@@ -20,7 +20,6 @@ type fieldNames struct {
 	moveDone     string // stock.move done quantity
 	movePicked   bool   // whether stock.move has picked
 	pickingMoves string // stock.picking one2many of stock.move
-	whContext    string // context key selecting a warehouse for product quantities
 }
 
 func fieldsFor(v version) fieldNames {
@@ -30,14 +29,12 @@ func fieldsFor(v version) fieldNames {
 		moveDone:     "quantity",
 		movePicked:   true,
 		pickingMoves: "move_ids",
-		whContext:    "warehouse_id",
 	}
 	if v.Major < 19 {
 		f.lineUOM = "product_uom"
 	}
 	if v.Major < 18 {
 		f.storableFlag = ""
-		f.whContext = "warehouse"
 	}
 	if v.Major < 17 {
 		f.moveDone, f.movePicked = "quantity_done", false

@@ -64,7 +64,11 @@ func (c *Client) pricelist(ctx context.Context, id int64) (*pricelistData, error
 	if len(ps) == 0 {
 		return nil, waybill.Errorf(waybill.ENOTFOUND, "unknown_pricelist", "no Odoo pricelist %d", id)
 	}
-	rs, err := c.searchRead(ctx, "product.pricelist.item", []any{[]any{"pricelist_id", "=", id}}, ruleFields, nil)
+	fields, err := c.optionalFields(ctx, "product.pricelist.item", ruleFields...) // margins and rounding vary by version
+	if err != nil {
+		return nil, fmt.Errorf("reading pricelist %d rules: %w", id, err)
+	}
+	rs, err := c.searchRead(ctx, "product.pricelist.item", []any{[]any{"pricelist_id", "=", id}}, fields, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading pricelist %d rules: %w", id, err)
 	}
