@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/waybill-hub/waybill"
+)
+
+// The dashboard's aggregate queries. Each one is bounded by a time range or by a set of
+// non-final states and is served by an index of migration 00004, so pages stay fast however many
+// messages the store holds.
+
+// PartnerStateCount is a count of orders of one partner in one state.
+type PartnerStateCount struct {
+	Partner string
+	State   waybill.OrderState
+	Count   int64
+}
+
+// OrdersCreated counts orders created in [from, to) by partner and current state.
+func (db *DB) OrdersCreated(ctx context.Context, from, to time.Time) ([]PartnerStateCount, error) {
+	return db.partnerStateCounts(ctx, `SELECT partner, state, COUNT(*) FROM orders WHERE created_at >= ? AND created_at < ?
+		GROUP BY partner, state ORDER BY partner, state`, micros(from), micros(to))
+}
+
+// OrdersInStates counts orders currently in the given states, by partner and state (the backlog).
+func (db *DB) OrdersInStates(ctx context.Context, states []waybill.OrderState) ([]PartnerStateCount, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(states))
+	for i, s := range states {
+		args[i] = string(s)
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?, ", len(states)), ", ")
+	return db.partnerStateCounts(ctx, `SELECT partner, state, COUNT(*) FROM orders WHERE state IN (`+ph+`)
+		GROUP BY partner, state ORDER BY partner, state`, args...)
+}
+
+func (db *DB) partnerStateCounts(ctx context.Context, q string, args ...any) ([]PartnerStateCount, error) {
+	rows, err := db.b.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("counting orders: %w", err)
+	}
+	defer rows.Close()
+	var out []PartnerStateCount
+	for rows.Next() {
+		var c PartnerStateCount
+		var st string
+		if err := rows.Scan(&c.Partner, &st, &c.Count); err != nil {
+			return nil, err
+		}
+		c.State = waybill.OrderState(st)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Reached is an order reaching a state: when, and when the order was created (received).
+type Reached struct {
+	OrderID   string
+	Partner   string
+	At        time.Time
+	CreatedAt time.Time
+}
+
+// OrdersReached lists orders that reached state in [from, to), oldest first, at most limit
+// (default 10000). The dashboard derives turnaround (received → accepted) from it.
+func (db *DB) OrdersReached(ctx context.Context, state waybill.OrderState, from, to time.Time, limit int) ([]Reached, error) {
+	if limit <= 0 {
+		limit = 10000
+	}
+	rows, err := db.b.Query(ctx, `SELECT e.order_id, o.partner, e.at, o.created_at FROM order_events e JOIN orders o ON o.id = e.order_id
+		WHERE e.to_state = ? AND e.at >= ? AND e.at < ? ORDER BY e.at LIMIT `+fmt.Sprint(limit), string(state), micros(from), micros(to))
+	if err != nil {
+		return nil, fmt.Errorf("listing orders that reached %s: %w", state, err)
+	}
+	defer rows.Close()
+	var out []Reached
+	for rows.Next() {
+		var r Reached
+		var at, c int64
+		if err := rows.Scan(&r.OrderID, &r.Partner, &at, &c); err != nil {
+			return nil, err
+		}
+		r.At, r.CreatedAt = fromMicros(at), fromMicros(c)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// VolumePoint is the number of messages in one time bucket.
+type VolumePoint struct {
+	At    time.Time // start of the bucket
+	Count int64
+}
+
+// MessageVolume counts messages of one direction received in [from, to), in buckets of the
+// given width aligned to the Unix epoch (a day bucket starts at 00:00 UTC). Empty buckets are
+// omitted.
+func (db *DB) MessageVolume(ctx context.Context, dir Direction, from, to time.Time, bucket time.Duration) ([]VolumePoint, error) {
+	w := bucket.Microseconds()
+	if w <= 0 {
+		return nil, fmt.Errorf("message volume: bucket must be positive")
+	}
+	rows, err := db.b.Query(ctx, fmt.Sprintf(`SELECT received_at / %d AS b, COUNT(*) FROM messages
+		WHERE received_at >= ? AND received_at < ? AND direction = ? GROUP BY b ORDER BY b`, w), micros(from), micros(to), string(dir))
+	if err != nil {
+		return nil, fmt.Errorf("message volume: %w", err)
+	}
+	defer rows.Close()
+	var out []VolumePoint
+	for rows.Next() {
+		var b, n int64
+		if err := rows.Scan(&b, &n); err != nil {
+			return nil, err
+		}
+		out = append(out, VolumePoint{At: fromMicros(b * w), Count: n})
+	}
+	return out, rows.Err()
+}
+
+// DocCount is a count of messages of one partner, document type and state.
+type DocCount struct {
+	Partner string
+	DocType string
+	State   MessageState
+	Count   int64
+}
+
+// MessagesByDoc counts messages of one direction received in [from, to) by partner, document
+// type and state (outbound: 855/856/810 queued, sent, acked, rejected).
+func (db *DB) MessagesByDoc(ctx context.Context, dir Direction, from, to time.Time) ([]DocCount, error) {
+	return db.docCounts(ctx, `SELECT partner, doc_type, state, COUNT(*) FROM messages
+		WHERE received_at >= ? AND received_at < ? AND direction = ? GROUP BY partner, doc_type, state ORDER BY partner, doc_type, state`,
+		micros(from), micros(to), string(dir))
+}
+
+// AwaitingAck counts outbound messages sent before `before` and still not acknowledged (state
+// sent), by partner and document type: overdue functional acknowledgements when before is now
+// minus the partner's acknowledgement window.
+func (db *DB) AwaitingAck(ctx context.Context, before time.Time) ([]DocCount, error) {
+	return db.docCounts(ctx, `SELECT partner, doc_type, state, COUNT(*) FROM messages
+		WHERE direction = 'out' AND state = 'sent' AND received_at < ? GROUP BY partner, doc_type, state ORDER BY partner, doc_type`,
+		micros(before))
+}
+
+func (db *DB) docCounts(ctx context.Context, q string, args ...any) ([]DocCount, error) {
+	rows, err := db.b.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("counting messages: %w", err)
+	}
+	defer rows.Close()
+	var out []DocCount
+	for rows.Next() {
+		var c DocCount
+		var st string
+		if err := rows.Scan(&c.Partner, &c.DocType, &st, &c.Count); err != nil {
+			return nil, err
+		}
+		c.State = MessageState(st)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// KindCount is a count of dead letters of one job kind and reason.
+type KindCount struct {
+	Kind   string
+	Reason string
+	Count  int64
+}
+
+// DeadLettersCreated counts dead letters created in [from, to) by job kind and reason, whatever
+// their state now (transformation failures are those of process_message).
+func (db *DB) DeadLettersCreated(ctx context.Context, from, to time.Time) ([]KindCount, error) {
+	rows, err := db.b.Query(ctx, `SELECT job_kind, reason, COUNT(*) FROM dead_letters WHERE created_at >= ? AND created_at < ?
+		GROUP BY job_kind, reason ORDER BY job_kind, reason`, micros(from), micros(to))
+	if err != nil {
+		return nil, fmt.Errorf("counting dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []KindCount
+	for rows.Next() {
+		var c KindCount
+		if err := rows.Scan(&c.Kind, &c.Reason, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

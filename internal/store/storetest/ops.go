@@ -1,0 +1,204 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+// ExerciseOps runs the conformance tests of the operations tables (operators, sessions, the
+// archive index) and of the dashboard's aggregate queries.
+func ExerciseOps(t *testing.T, open Opener) {
+	t.Run("Operators", func(t *testing.T) { t.Parallel(); testOperators(t, open(t)) })
+	t.Run("Sessions", func(t *testing.T) { t.Parallel(); testSessions(t, open(t)) })
+	t.Run("ArchivePurgeRestore", func(t *testing.T) { t.Parallel(); testArchive(t, open(t)) })
+	t.Run("DashboardAggregates", func(t *testing.T) { t.Parallel(); testAggregates(t, open(t)) })
+}
+
+func testOperators(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	_, err := db.Operator(ctx, "ann")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, db.PutOperator(ctx, store.Operator{Name: "ann", Role: "viewer", PasswordHash: "h1"}))
+	require.NoError(t, db.PutOperator(ctx, store.Operator{Name: "bob", Role: "admin", PasswordHash: "h2"}))
+	require.NoError(t, db.PutOperator(ctx, store.Operator{Name: "ann", Role: "operator", PasswordHash: "h3", Disabled: true}))
+	op, err := db.Operator(ctx, "ann")
+	require.NoError(t, err)
+	require.Equal(t, "operator", op.Role)
+	require.Equal(t, "h3", op.PasswordHash)
+	require.True(t, op.Disabled)
+	all, err := db.Operators(ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	require.Equal(t, "ann", all[0].Name)
+}
+
+func testSessions(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	db.SetClock(func() time.Time { return now })
+	require.NoError(t, db.CreateSession(ctx, "secret-1", store.Session{Operator: "ann", CSRF: "c1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	require.NoError(t, db.CreateSession(ctx, "secret-2", store.Session{Operator: "ann", CSRF: "c2", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}))
+	s, err := db.Session(ctx, "secret-1")
+	require.NoError(t, err)
+	require.Equal(t, "ann", s.Operator)
+	require.Equal(t, "c1", s.CSRF)
+	_, err = db.Session(ctx, "secret-x")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	now = now.Add(2 * time.Minute)
+	_, err = db.Session(ctx, "secret-2")
+	require.ErrorIs(t, err, store.ErrNotFound, "expired sessions are not returned")
+	n, err := db.PurgeSessions(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.NoError(t, db.DeleteSession(ctx, "secret-1"))
+	_, err = db.Session(ctx, "secret-1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testArchive(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	old := newMessage("acme", "old payload")
+	old.ReceivedAt = time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Microsecond)
+	other := newMessage("acme", "other type")
+	other.DocType = "x12"
+	other.ReceivedAt = old.ReceivedAt
+	fresh := newMessage("acme", "fresh payload")
+	for _, m := range []*store.Message{old, other, fresh} {
+		insert(t, db, m)
+	}
+	cut := time.Now().UTC().Add(-24 * time.Hour)
+	list, err := db.OnlinePayloads(ctx, store.OnlineFilter{Before: cut, DocTypes: []string{"order-json"}})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, old.ID, list[0].ID)
+	require.Equal(t, old.Payload, list[0].Payload)
+	list, err = db.OnlinePayloads(ctx, store.OnlineFilter{Before: cut, ExceptTypes: []string{"order-json"}})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, other.ID, list[0].ID)
+
+	// Purging needs an archive entry first.
+	err = db.InTx(ctx, func(tx *store.Tx) error { return tx.PurgePayload(ctx, old.ID) })
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RecordArchive(ctx, store.ArchiveEntry{MessageID: old.ID, Location: "a/b", Digest: old.Digest, Size: old.Size}); err != nil {
+			return err
+		}
+		return tx.PurgePayload(ctx, old.ID)
+	}))
+	got, err := db.Message(ctx, old.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.Payload)
+	require.Equal(t, old.Digest, got.Digest, "metadata is kept")
+	e, err := db.ArchiveEntry(ctx, old.ID)
+	require.NoError(t, err)
+	require.Equal(t, "a/b", e.Location)
+	require.False(t, e.PurgedAt.IsZero())
+	archived, purged, err := db.ArchiveStats(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, archived)
+	require.EqualValues(t, 1, purged)
+	list, err = db.OnlinePayloads(ctx, store.OnlineFilter{Before: cut, DocTypes: []string{"order-json"}})
+	require.NoError(t, err)
+	require.Empty(t, list)
+
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.RestorePayload(ctx, old.ID, []byte("old payload")) }))
+	got, err = db.Message(ctx, old.ID)
+	require.NoError(t, err)
+	require.Equal(t, []byte("old payload"), got.Payload)
+	e, err = db.ArchiveEntry(ctx, old.ID)
+	require.NoError(t, err)
+	require.True(t, e.PurgedAt.IsZero())
+	_, err = db.ArchiveEntry(ctx, fresh.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testAggregates(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	clock := day.Add(9 * time.Hour)
+	db.SetClock(func() time.Time { return clock })
+	mk := func(partner, po string, to ...waybill.OrderState) {
+		m := newMessage(partner, po)
+		m.ReceivedAt = clock
+		insert(t, db, m)
+		o := &waybill.Order{ID: store.NewID("ord"), CorrelationID: m.CorrelationID, Partner: partner, PONumber: po,
+			Channel: waybill.ChannelHTTP, State: waybill.OrderReceived}
+		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertOrder(ctx, o, m.ID); err != nil {
+				return err
+			}
+			return tx.InsertEvent(ctx, waybill.OrderEvent{OrderID: o.ID, To: waybill.OrderReceived, Source: waybill.OwnerHub, Actor: "t", At: clock, CorrelationID: o.CorrelationID})
+		}))
+		for _, s := range to {
+			clock = clock.Add(10 * time.Minute)
+			require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+				rec, err := tx.Order(ctx, o.ID)
+				if err != nil {
+					return err
+				}
+				owner := waybill.OwnerHub
+				if s == waybill.OrderAccepted {
+					owner = waybill.OwnerERP
+				}
+				_, err = tx.Transition(ctx, rec, s, owner, "t", "")
+				return err
+			}))
+		}
+	}
+	mk("acme", "PO1", waybill.OrderValidated, waybill.OrderAccepted)
+	mk("acme", "PO2", waybill.OrderValidated)
+	mk("globex", "PO3", waybill.OrderOnHold)
+
+	created, err := db.OrdersCreated(ctx, day, day.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []store.PartnerStateCount{{"acme", waybill.OrderAccepted, 1}, {"acme", waybill.OrderValidated, 1},
+		{"globex", waybill.OrderOnHold, 1}}, created)
+	created, err = db.OrdersCreated(ctx, day.Add(24*time.Hour), day.Add(48*time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, created)
+
+	backlog, err := db.OrdersInStates(ctx, []waybill.OrderState{waybill.OrderValidated, waybill.OrderOnHold})
+	require.NoError(t, err)
+	require.Equal(t, []store.PartnerStateCount{{"acme", waybill.OrderValidated, 1}, {"globex", waybill.OrderOnHold, 1}}, backlog)
+
+	reached, err := db.OrdersReached(ctx, waybill.OrderAccepted, day, day.Add(24*time.Hour), 0)
+	require.NoError(t, err)
+	require.Len(t, reached, 1)
+	require.Equal(t, "acme", reached[0].Partner)
+	require.Equal(t, 20*time.Minute, reached[0].At.Sub(reached[0].CreatedAt))
+
+	vol, err := db.MessageVolume(ctx, store.Inbound, day.Add(-24*time.Hour), day.Add(24*time.Hour), 24*time.Hour)
+	require.NoError(t, err)
+	require.Len(t, vol, 1)
+	require.Equal(t, day, vol[0].At)
+	require.EqualValues(t, 3, vol[0].Count)
+
+	out := newMessage("acme", "855 doc")
+	out.Direction, out.DocType, out.State, out.ReceivedAt = store.Outbound, "855", store.MessageSent, day.Add(time.Hour)
+	insert(t, db, out)
+	byDoc, err := db.MessagesByDoc(ctx, store.Outbound, day, day.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []store.DocCount{{"acme", "855", store.MessageSent, 1}}, byDoc)
+	overdue, err := db.AwaitingAck(ctx, day.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, overdue, 1)
+	overdue, err = db.AwaitingAck(ctx, day)
+	require.NoError(t, err)
+	require.Empty(t, overdue)
+
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertDeadLetter(ctx, &store.DeadLetter{JobKind: "process_message", JobArgs: "{}", CorrelationID: "c",
+			Code: "EINVALID", Reason: "bad_segment", Message: "m", CreatedAt: day.Add(time.Hour)})
+	}))
+	dls, err := db.DeadLettersCreated(ctx, day, day.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []store.KindCount{{"process_message", "bad_segment", 1}}, dls)
+}
