@@ -257,3 +257,32 @@ func TestMoveLines(t *testing.T) {
 		t.Fatalf("line state %v", st)
 	}
 }
+
+func TestPaymentTermsAndCategories(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	s, url := setup(t, Options{Now: func() time.Time { return now }})
+	d := s.SeedDemo()
+	c := adminJSON2(url)
+	so := firstID(t, mustCall(t, c, "sale.order", "create", nil, map[string]any{"vals_list": map[string]any{"partner_id": d.Customers[0].ID,
+		"order_line": []any{[]any{0, 0, map[string]any{"product_id": d.Products[0].ID, "product_uom_qty": 2}}}}}))
+	mustCall(t, c, "sale.order", "action_confirm", []int{so}, nil)
+	mustCall(t, c, "stock.picking", "button_validate", []int{firstID(t, readOne(t, c, "sale.order", so, "picking_ids")["picking_ids"])}, nil)
+	ctx := map[string]any{"active_model": "sale.order", "active_ids": []any{so}}
+	w := firstID(t, mustCall(t, c, "sale.advance.payment.inv", "create", nil, map[string]any{"vals_list": map[string]any{}, "context": ctx}))
+	mustCall(t, c, "sale.advance.payment.inv", "create_invoices", []int{w}, map[string]any{"context": ctx})
+	inv := firstID(t, readOne(t, c, "sale.order", so, "invoice_ids")["invoice_ids"])
+	if dn := readOne(t, c, "account.move", inv, "display_name")["display_name"]; dn != "Draft Invoice (* "+itoa(inv)+")" {
+		t.Errorf("draft display_name %v", dn)
+	}
+	mustCall(t, c, "account.move", "action_post", []int{inv}, nil)
+	got := readOne(t, c, "account.move", inv, "invoice_date", "invoice_date_due", "invoice_payment_term_id")
+	if got["invoice_date"] != "2026-11-26" || got["invoice_date_due"] != "2026-12-26" || got["invoice_payment_term_id"].([]any)[1] != "30 Days" {
+		t.Errorf("invoice dates %v", got)
+	}
+	sub := firstID(t, mustCall(t, c, "product.category", "create", nil, map[string]any{"vals_list": map[string]any{"name": "Fasteners", "parent_id": 1}}))
+	cat := readOne(t, c, "product.category", sub, "parent_path", "display_name")
+	if cat["parent_path"] != "1/"+itoa(sub)+"/" || cat["display_name"] != "All / Fasteners" {
+		t.Errorf("category %v", cat)
+	}
+}

@@ -49,7 +49,6 @@ func (s *Server) accountMoveModel() *modelDef {
 		m2o("invoice_user_id", "res.users").str("Salesperson"), text("narration").str("Terms and Conditions"),
 		m2o("invoice_payment_term_id", "account.payment.term"),
 	)
-	delete(m.fields, "invoice_payment_term_id") // payment terms are not simulated
 	m.fields["__paid"] = &field{name: "__paid", kind: tFloat}
 	m.readGroups = accountReaders
 	m.writeGroups = accountReaders
@@ -135,8 +134,15 @@ func (e *env) post(id int) {
 	if !truthy(mv["invoice_date"]) && asString(mv["move_type"]) != "entry" {
 		mv["invoice_date"] = formatDate(e.now)
 	}
-	if !truthy(mv["invoice_date_due"]) {
-		mv["invoice_date_due"] = mv["invoice_date"]
+	if !truthy(mv["invoice_date_due"]) || truthy(mv["invoice_payment_term_id"]) {
+		// The due date follows the payment terms (immediate without).
+		days := 0
+		if pt := e.rec("account.payment.term", intOf(mv["invoice_payment_term_id"])); pt != nil {
+			days = intOf(pt["__days"])
+		}
+		if t, err := time.Parse(dateFormat, asString(mv["invoice_date"])); err == nil {
+			mv["invoice_date_due"] = formatDate(t.AddDate(0, 0, days))
+		}
 	}
 	if d := asString(mv["invoice_date"]); d != "" {
 		mv["date"] = d

@@ -8,7 +8,7 @@ import (
 func (s *Server) defineModels() {
 	for _, m := range []*modelDef{
 		s.currencyModel(), s.countryModel(), s.companyModel(), s.partnerModel(), s.usersModel(),
-		s.uomModel(), s.categoryModel(), s.taxModel(), s.journalModel(),
+		s.uomModel(), s.categoryModel(), s.taxModel(), s.journalModel(), s.paymentTermModel(),
 		s.templateModel(), s.productModel(), s.pricelistModel(), s.pricelistItemModel(),
 		s.locationModel(), s.warehouseModel(), s.pickingTypeModel(), s.carrierModel(),
 		s.quantModel(), s.pickingModel(), s.moveModel(), s.moveLineModel(), s.backorderWizardModel(),
@@ -96,6 +96,7 @@ func (s *Server) partnerModel() *modelDef {
 		boolean("active").defaultValue(true), m2o("company_id", "res.company"),
 		integer("customer_rank"), integer("supplier_rank"), char("comment").str("Notes"),
 		m2o("property_product_pricelist", "product.pricelist").str("Pricelist").defaultValue(1),
+		m2o("property_payment_term_id", "account.payment.term").str("Customer Payment Terms"),
 		m2o("commercial_partner_id", "res.partner").computed(func(e *env, r record) any { return commercialPartner(e, r) }),
 	)
 	m.displayName = func(e *env, r record) string { return partnerName(e, r) }
@@ -207,7 +208,41 @@ func (s *Server) uomModel() *modelDef {
 
 func (s *Server) categoryModel() *modelDef {
 	m := newModel("product.category", "Product Category")
-	m.add(char("name").req(), m2o("parent_id", "product.category"))
+	m.order = "complete_name"
+	chain := func(e *env, r record) []record {
+		var out []record
+		for cur, depth := r, 0; cur != nil && depth < 32; depth++ {
+			out = append([]record{cur}, out...)
+			cur = e.rec("product.category", intOf(cur["parent_id"]))
+		}
+		return out
+	}
+	m.add(char("name").req(), m2o("parent_id", "product.category").str("Parent Category"),
+		char("parent_path").computed(func(e *env, r record) any {
+			path := ""
+			for _, c := range chain(e, r) {
+				path += asString(c["id"]) + "/"
+			}
+			return path
+		}),
+		char("complete_name").computed(func(e *env, r record) any {
+			var names []string
+			for _, c := range chain(e, r) {
+				names = append(names, asString(c["name"]))
+			}
+			return strings.Join(names, " / ")
+		}))
+	m.displayName = func(e *env, r record) string { return asString(e.get(m, r, "complete_name")) }
+	return m
+}
+
+func (s *Server) paymentTermModel() *modelDef {
+	m := newModel("account.payment.term", "Payment Terms")
+	m.order = "sequence, id"
+	m.add(char("name").req().str("Payment Terms"), integer("sequence").defaultValue(10), boolean("active").defaultValue(true),
+		text("note").str("Description on the Invoice"), m2o("company_id", "res.company"))
+	m.fields["__days"] = &field{name: "__days", kind: tInt}
+	m.writeGroups = []string{GroupAccountant}
 	return m
 }
 
@@ -285,6 +320,13 @@ func (s *Server) seedBase() {
 	mk("account.journal", map[string]any{"name": "Bank", "code": "BNK1", "type": "bank"})
 	mk("account.journal", map[string]any{"name": "Cash", "code": "CSH1", "type": "cash"})
 	mk("product.pricelist", map[string]any{"name": "Default", "currency_id": 1})
+	for _, pt := range []struct {
+		name string
+		days int
+	}{{"Immediate Payment", 0}, {"15 Days", 15}, {"21 Days", 21}, {"30 Days", 30}, {"45 Days", 45}, {"End of Following Month", 45}, {"10 Days after End of Next Month", 40}, {"30% Now, Balance 60 Days", 60}, {"2/7 Net 30", 30}} {
+		id := mk("account.payment.term", map[string]any{"name": pt.name})
+		s.tables["account.payment.term"].recs[id]["__days"] = pt.days
+	}
 
 	mk("stock.location", map[string]any{"name": "Physical Locations", "usage": "view"})
 	mk("stock.location", map[string]any{"name": "Partners", "usage": "view"})

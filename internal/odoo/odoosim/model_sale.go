@@ -58,6 +58,7 @@ func (s *Server) saleOrderModel() *modelDef {
 		m2o("user_id", "res.users").str("Salesperson").withDefault(func(e *env) any { return e.uid }),
 		m2o("company_id", "res.company").defaultValue(1), m2o("warehouse_id", "stock.warehouse").defaultValue(1),
 		m2o("carrier_id", "delivery.carrier").str("Delivery Method"),
+		m2o("payment_term_id", "account.payment.term").str("Payment Terms"),
 		o2m("order_line", "sale.order.line", "order_id").str("Order Lines"),
 		monetary("amount_untaxed").computed(sum("untaxed")).str("Untaxed Amount"),
 		monetary("amount_tax").computed(sum("tax")).str("Taxes"),
@@ -101,6 +102,11 @@ func (s *Server) saleOrderModel() *modelDef {
 				pl = 1
 			}
 			vals["pricelist_id"] = pl
+		}
+		if _, ok := vals["payment_term_id"]; !ok {
+			if pt := intOf(e.rec("res.partner", intOf(commercialPartner(e, partner)))["property_payment_term_id"]); pt != 0 {
+				vals["payment_term_id"] = pt
+			}
 		}
 		if !truthy(vals["name"]) || vals["name"] == "New" {
 			vals["name"] = fmt.Sprintf("S%05d", e.nextSeq("sale.order"))
@@ -559,6 +565,7 @@ func createInvoices(c *call) (any, error) {
 		if _, err := sub.create(c.s.models["account.move"], map[string]any{
 			"move_type": "out_invoice", "partner_id": so["partner_invoice_id"], "partner_shipping_id": so["partner_shipping_id"],
 			"invoice_origin": so["name"], "ref": so["client_order_ref"], "invoice_user_id": so["user_id"],
+			"invoice_payment_term_id": so["payment_term_id"],
 			"invoice_line_ids": lines,
 		}); err != nil {
 			return nil, err

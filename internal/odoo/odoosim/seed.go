@@ -30,7 +30,8 @@ type DemoProduct struct {
 // delivery and invoice addresses (refs "ACME", "GLOBEX", "INITECH"), five
 // storable products with barcodes, invoiced on delivered quantities, and
 // stock in WH/Stock, a customer pricelist (fixed price, percentage and
-// quantity-break rules) given to the first customer, a carrier and a
+// quantity-break rules) and 30-day payment terms given to the first
+// customer, a carrier and a
 // salesperson "sales" (password "sales", API key "sim-sales-key"). Call it
 // once, on a fresh Server.
 func (s *Server) SeedDemo() DemoData {
@@ -87,6 +88,7 @@ func (s *Server) SeedDemo() DemoData {
 			"barcode": fmt.Sprintf("061414100000%d", i+1)}
 		if i == 0 {
 			vals["property_product_pricelist"] = d.Pricelist
+			vals["property_payment_term_id"] = 4 // 30 Days
 		}
 		id := mk("res.partner", vals)
 		del := mk("res.partner", map[string]any{"name": c.name + " Warehouse", "parent_id": id, "type": "delivery",
