@@ -566,7 +566,7 @@ func createInvoices(c *call) (any, error) {
 			"move_type": "out_invoice", "partner_id": so["partner_invoice_id"], "partner_shipping_id": so["partner_shipping_id"],
 			"invoice_origin": so["name"], "ref": so["client_order_ref"], "invoice_user_id": so["user_id"],
 			"invoice_payment_term_id": so["payment_term_id"],
-			"invoice_line_ids": lines,
+			"invoice_line_ids":        lines,
 		}); err != nil {
 			return nil, err
 		}
