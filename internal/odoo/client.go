@@ -114,6 +114,18 @@ func (c *Client) Calls() int64 { return c.calls.Load() }
 // BreakerState returns the circuit breaker's state, for health checks and metrics.
 func (c *Client) BreakerState() BreakerState { return c.breaker.current() }
 
+// BreakerWait returns how long the breaker stays open: 0 when calls may go out. A scheduler can
+// hold Odoo jobs back that long instead of running them into ErrBreakerOpen.
+func (c *Client) BreakerWait() time.Duration {
+	b := c.breaker
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state != BreakerOpen {
+		return 0
+	}
+	return max(b.openUntil.Sub(b.now()), 0)
+}
+
 // readMethods never change data: their transient failures are retried whatever the cause.
 var readMethods = map[string]bool{
 	"search": true, "search_read": true, "search_count": true, "read": true, "read_group": true,

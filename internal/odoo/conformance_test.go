@@ -540,3 +540,21 @@ func TestConformancePurchase(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceAutoProtocol: with protocol auto, Odoo 19 and an API key mean JSON-2; older
+// versions JSON-RPC. The version is detected.
+func TestConformanceAutoProtocol(t *testing.T) {
+	t.Parallel()
+	if _, ok := realOdoo(); ok {
+		t.Skip("the simulator's versions are enumerated here")
+	}
+	for _, tt := range []struct {
+		version string
+		want    Protocol
+	}{{"17.0", ProtocolJSONRPC}, {"18.0", ProtocolJSONRPC}, {"19.0", ProtocolJSON2}} {
+		b := setup(t, tt.version, ProtocolAuto)
+		eq(t, tt.version+" version", b.c.Version(), tt.version)
+		eq(t, tt.version+" protocol", b.c.Protocol(), tt.want)
+		eq(t, tt.version+" storable", len(b.c.StorableProductVals()), map[bool]int{true: 1, false: 2}[tt.version == "17.0"])
+	}
+}
