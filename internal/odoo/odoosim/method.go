@@ -153,8 +153,47 @@ func ormMethods() []*method {
 		{name: "name_search", modelLevel: true, params: []param{{name: "name", def: ""}, {name: "domain"}, {name: "operator", def: "ilike"}, {name: "limit", def: 100}}, fn: ormNameSearch},
 		{name: "exists", fn: ormExists},
 		{name: "default_get", modelLevel: true, params: []param{{name: "fields_list", required: true}}, fn: ormDefaultGet},
+		{name: "name_create", modelLevel: true, write: true, params: []param{{name: "name", required: true}}, fn: ormNameCreate},
+		{name: "check_access_rights", modelLevel: true, params: []param{{name: "operation", required: true}, {name: "raise_exception", def: true}}, fn: ormCheckAccessRights},
+		{name: "has_access", params: []param{{name: "operation", required: true}}, fn: ormHasAccess},
 	}
 }
+
+func ormNameCreate(c *call) (any, error) {
+	field := "name"
+	if c.m.fields["name"] == nil {
+		return nil, userError("Cannot execute name_create, no _rec_name defined on %s", c.m.name)
+	}
+	id, err := c.create(c.m, map[string]any{field: c.arg("name")})
+	if err != nil {
+		return nil, err
+	}
+	return []any{id, c.displayName(c.m, c.rec(c.m.name, id))}, nil
+}
+
+func (c *call) allowed(op string) (bool, error) {
+	switch op {
+	case "read":
+		return c.checkAccess(c.m, false) == nil, nil
+	case "write", "create", "unlink":
+		return c.checkAccess(c.m, true) == nil, nil
+	}
+	return false, valueError("Invalid access mode %s", pyRepr(op))
+}
+
+func ormCheckAccessRights(c *call) (any, error) {
+	op := asString(c.arg("operation"))
+	ok, err := c.allowed(op)
+	if err != nil {
+		return nil, err
+	}
+	if !ok && truthy(c.arg("raise_exception")) {
+		return nil, c.checkAccess(c.m, op != "read")
+	}
+	return ok, nil
+}
+
+func ormHasAccess(c *call) (any, error) { return c.allowed(asString(c.arg("operation"))) }
 
 // checkPublicVals rejects the simulator's private fields in client values.
 func checkPublicVals(m *modelDef, vals map[string]any) error {

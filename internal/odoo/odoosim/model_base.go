@@ -192,6 +192,9 @@ func (s *Server) usersModel() *modelDef {
 		m2o("company_id", "res.company").defaultValue(1), char("email"))
 	m.add(m2m(s.userGroupsField(), "res.groups").computed(func(e *env, r record) any { return []int{} }).str("Groups"))
 	m.writeGroups = []string{GroupSystem}
+	m.addMethod(&method{name: "context_get", modelLevel: true, fn: func(c *call) (any, error) {
+		return map[string]any{"lang": "en_US", "tz": "UTC", "uid": c.uid}, nil
+	}})
 	return m
 }
 

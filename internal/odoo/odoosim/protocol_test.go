@@ -347,3 +347,27 @@ func TestDeleteRules(t *testing.T) {
 		t.Fatalf("pricelist display name %v", pl)
 	}
 }
+
+func TestSmallORMMethods(t *testing.T) {
+	t.Parallel()
+	s, url := setup(t, Options{})
+	s.AddUser("clerk", "clerk", "clerk-key")
+	c := adminJSON2(url)
+	clerk := &json2Client{url: url, key: "clerk-key"}
+	nc := mustCall(t, c, "res.partner", "name_create", nil, map[string]any{"name": "Quick"}).([]any)
+	if nc[1] != "Quick" {
+		t.Errorf("name_create %v", nc)
+	}
+	if ok := mustCall(t, clerk, "sale.order", "check_access_rights", nil, map[string]any{"operation": "read", "raise_exception": false}); ok != false {
+		t.Errorf("clerk may read orders: %v", ok)
+	}
+	if _, err := clerk.call("sale.order", "check_access_rights", nil, map[string]any{"operation": "write"}); err == nil {
+		t.Error("check_access_rights did not raise")
+	}
+	if ok := mustCall(t, c, "sale.order", "has_access", []int{}, map[string]any{"operation": "write"}); ok != true {
+		t.Errorf("admin has_access %v", ok)
+	}
+	if ctx := mustCall(t, c, "res.users", "context_get", nil, nil).(map[string]any); ctx["uid"] != AdminUID {
+		t.Errorf("context_get %v", ctx)
+	}
+}
