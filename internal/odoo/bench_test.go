@@ -142,7 +142,7 @@ func BenchmarkOrdersDirect(b *testing.B) {
 		err := parallel(e.drafts, benchBatch, benchPar, func(batch []waybill.OrderDraft) error {
 			vals := make([]map[string]any, len(batch))
 			for k, d := range batch {
-				vals[k] = e.c.orderVals(d)
+				vals[k] = e.c.orderVals(d, nil)
 			}
 			ids, err := e.c.Create(ctx, "sale.order", vals, nil)
 			if err != nil {

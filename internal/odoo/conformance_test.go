@@ -364,6 +364,15 @@ func runFlow(t *testing.T, b *bundle) {
 		if res[0].Err == nil || res[1].Err != nil || !res[1].Created {
 			t.Errorf("bad+good batch: %+v", res)
 		}
+		// Units: an X12 code Odoo knows by another name is mapped; an unknown one is refused.
+		dz := waybill.OrderDraft{HubRef: "dz-" + b.uniq, PONumber: "DZ", Customer: waybill.ERPRef{ID: custID}, Lines: []waybill.DraftLine{{LineNumber: "1", Product: pc, Quantity: dec("2"), UOM: "DZ"}}}
+		cs := waybill.OrderDraft{HubRef: "cs-" + b.uniq, PONumber: "CS", Customer: waybill.ERPRef{ID: custID}, Lines: []waybill.DraftLine{{LineNumber: "1", Product: pc, Quantity: dec("2"), UOM: "XX"}}}
+		res, err = b.c.CreateOrders(b.ctx, []waybill.OrderDraft{dz, cs})
+		b.must(err)
+		b.must(res[0].Err)
+		wantCode(t, "unknown unit", res[1].Err, waybill.EINVALID)
+		ls := b.searchRead("sale.order.line", []any{[]any{"order_id", "=", res[0].Order.ID}}, []string{b.c.SaleLineUOMField()}, nil)
+		eq(t, "line unit", ls[0].M2O(b.c.SaleLineUOMField(), "").Name, "Dozens")
 		// Bad key.
 		cfg := b.cfg
 		cfg.APIKey = "wrong-key"

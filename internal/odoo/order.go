@@ -19,7 +19,7 @@ func (c *Client) hubRefOf(stored string) string {
 	return s
 }
 
-func (c *Client) orderVals(d waybill.OrderDraft) map[string]any {
+func (c *Client) orderVals(d waybill.OrderDraft, uoms []int64) map[string]any {
 	v := map[string]any{
 		"partner_id":       d.Customer.ID,
 		"client_order_ref": d.PONumber,
@@ -41,8 +41,11 @@ func (c *Client) orderVals(d waybill.OrderDraft) map[string]any {
 		v["note"] = d.Notes
 	}
 	lines := make([]any, 0, len(d.Lines))
-	for _, l := range d.Lines {
+	for j, l := range d.Lines {
 		lv := map[string]any{"product_id": l.Product.ID, "product_uom_qty": dec2f(l.Quantity)}
+		if j < len(uoms) && uoms[j] != 0 {
+			lv[c.fields.lineUOM] = uoms[j]
+		}
 		if l.Price != nil {
 			lv["price_unit"] = dec2f(*l.Price)
 		}
@@ -134,9 +137,23 @@ func (c *Client) CreateOrders(ctx context.Context, drafts []waybill.OrderDraft) 
 	if len(todo) == 0 {
 		return out, nil
 	}
-	vals := make([]map[string]any, len(todo))
-	for k, i := range todo {
-		vals[k] = c.orderVals(drafts[i])
+	uoms, uerrs, err := c.resolveUOMs(ctx, drafts)
+	if err != nil {
+		return nil, err
+	}
+	var vals []map[string]any
+	kept := todo[:0]
+	for _, i := range todo {
+		if uerrs[i] != nil {
+			out[i].Err = uerrs[i]
+			continue
+		}
+		kept = append(kept, i)
+		vals = append(vals, c.orderVals(drafts[i], uoms[i]))
+	}
+	todo = kept
+	if len(todo) == 0 {
+		return out, nil
 	}
 	ids, err := c.Create(ctx, "sale.order", vals, nil)
 	if err == nil {
