@@ -15,4 +15,18 @@
 // Where the simulator differs from real Odoo, the difference is documented on
 // the method or model concerned; the rule is that anything the connector may
 // rely on must behave as in real Odoo.
+//
+// Field names follow the version: on 19.0 sale and purchase order lines have
+// product_uom_id and tax_ids, res.users has group_ids and there is no
+// uom_po_id; 18.0 and 19.0 products are type 'consu' with is_storable, 17.0
+// storable products are type (and detailed_type) 'product'. From 17.0 on,
+// stock.move has quantity and picked (no quantity_done) and button_validate
+// has no immediate-transfer wizard. As in Odoo, a product invoices ordered
+// quantities unless its invoice_policy is 'delivery'.
+//
+// Not simulated: multiple companies and currencies, lots, packages, routes
+// other than one-step delivery and receipt, down-payment invoices, refunds,
+// read_group and web_search_read, the session endpoints (/web/session/*,
+// /web/dataset/call_kw) and API-key management. Every product gets the one
+// default sales tax (Options.SalesTax), rounded per line.
 package odoosim
