@@ -222,8 +222,12 @@ func (r *Reader) checkStart() error {
 	return nil
 }
 
-// skipToISA drops input up to the next "ISA"; it reports false at end of input.
+// skipToISA drops input up to the next "ISA" after the current byte (which does not start a
+// readable header); it reports false at end of input.
 func (r *Reader) skipToISA() bool {
+	if r.start < r.end {
+		r.start++
+	}
 	for {
 		if i := bytes.Index(r.buf[r.start:r.end], []byte("ISA")); i >= 0 {
 			r.start += i
