@@ -153,8 +153,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	workers := river.NewWorkers()
 	h.Workers(workers)
 	jc := jobs.Config{Workers: cfg.Pipeline.Workers, MaxAttempts: cfg.Pipeline.MaxAttempts, BackoffBase: cfg.Pipeline.BackoffBase,
-		BackoffMax: cfg.Pipeline.BackoffMax, PollInterval: cfg.Pipeline.PollInterval, JobTimeout: 2 * time.Minute,
-		Logger: log.With("component", "jobs")}
+		BackoffMax: cfg.Pipeline.BackoffMax, PollInterval: cfg.Pipeline.PollInterval, JobTimeout: cfg.Pipeline.JobTimeout,
+		RescueAfter: cfg.Pipeline.RescueAfter, Logger: log.With("component", "jobs")}
 	q, err := st.NewQueue(workers, jc)
 	if err != nil {
 		return nil, err

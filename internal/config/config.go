@@ -52,6 +52,8 @@ type Pipeline struct {
 	BackoffBase   time.Duration `koanf:"backoff_base"`
 	BackoffMax    time.Duration `koanf:"backoff_max"`
 	PollInterval  time.Duration `koanf:"poll_interval"`
+	JobTimeout    time.Duration `koanf:"job_timeout"`
+	RescueAfter   time.Duration `koanf:"rescue_after"` // a job running longer is presumed lost and run again
 	BatchSize     int           `koanf:"batch_size"`
 	BatchParallel int           `koanf:"batch_parallel"`
 }
@@ -96,7 +98,8 @@ func Default() Config {
 		Database: Database{Driver: "sqlite"},
 		Log:      Log{Level: "info", Format: "text"},
 		Pipeline: Pipeline{Workers: 64, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
-			PollInterval: 50 * time.Millisecond, BatchSize: 50, BatchParallel: 4},
+			PollInterval: 50 * time.Millisecond, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute,
+			BatchSize: 50, BatchParallel: 4},
 		ERP:   ERP{Kind: "memory", Odoo: Odoo{Protocol: "auto", Timeout: 30 * time.Second}},
 		Audit: Audit{SealInterval: 2 * time.Second},
 	}
@@ -305,6 +308,12 @@ func (c Config) Validate(file string) error {
 	}
 	if p.PollInterval <= 0 {
 		bad("pipeline.poll_interval", "must be positive")
+	}
+	if p.JobTimeout <= 0 {
+		bad("pipeline.job_timeout", "must be positive")
+	}
+	if p.RescueAfter <= p.JobTimeout {
+		bad("pipeline.rescue_after", "must be longer than pipeline.job_timeout (%s)", p.JobTimeout)
 	}
 	if p.BatchSize < 1 || p.BatchSize > 1000 {
 		bad("pipeline.batch_size", "must be between 1 and 1000, got %d", p.BatchSize)

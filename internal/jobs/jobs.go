@@ -25,13 +25,16 @@ type Config struct {
 	BackoffMax   time.Duration // cap on a retry delay
 	PollInterval time.Duration // how often idle workers look for new jobs
 	JobTimeout   time.Duration
-	Logger       *slog.Logger
+	// RescueAfter is how long a job may stay running before it is presumed lost (its process
+	// died) and run again. It must exceed JobTimeout.
+	RescueAfter time.Duration
+	Logger      *slog.Logger
 }
 
 // Default returns the production defaults.
 func Default() Config {
 	return Config{Workers: 64, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
-		PollInterval: 50 * time.Millisecond, JobTimeout: 2 * time.Minute}
+		PollInterval: 50 * time.Millisecond, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute}
 }
 
 // Validate checks the configuration; errors name the field.

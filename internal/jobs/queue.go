@@ -72,6 +72,7 @@ func NewRiverQueue[TTx any](db *store.DB, driver riverdriver.Driver[TTx], worker
 		FetchPollInterval:           cfg.PollInterval,
 		FetchCooldown:               minDur(cfg.PollInterval, 5*time.Millisecond),
 		JobTimeout:                  cfg.JobTimeout,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
 		CompletedJobRetentionPeriod: time.Hour,
 	}
 	if workers != nil {

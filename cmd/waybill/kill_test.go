@@ -1,0 +1,174 @@
+//go:build fault
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/app"
+	"github.com/waybill-hub/waybill/internal/config"
+	"github.com/waybill-hub/waybill/internal/hub"
+	"github.com/waybill-hub/waybill/internal/jobs"
+	"github.com/waybill-hub/waybill/internal/memerp"
+	"github.com/waybill-hub/waybill/internal/postgres"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// waybillBinary builds the real binary once per test run.
+func waybillBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "waybill-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "waybill")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// TestKill9WhileInFlight kills the hub with SIGKILL while 1,000 messages are in flight, restarts
+// it, and checks that every message ends processed exactly once: 1,000 accepted orders, each
+// created once in the ERP, which runs outside the killed process.
+func TestKill9WhileInFlight(t *testing.T) {
+	bin := waybillBinary(t)
+	backends := []string{"sqlite"}
+	if os.Getenv(postgres.TestURLEnv) != "" {
+		backends = append(backends, "postgres")
+	}
+	for _, be := range backends {
+		t.Run(be, func(t *testing.T) { testKill9(t, bin, be) })
+	}
+}
+
+func testKill9(t *testing.T, bin, backend string) {
+	const total = 1000
+	ctx := context.Background()
+	erp := memerp.New(true)
+	erp.SetLatency(2 * time.Millisecond) // slow enough that the kill lands mid-flight
+	erpSrv := httptest.NewServer(memerp.Handler(erp))
+	defer erpSrv.Close()
+
+	dir := t.TempDir()
+	dbLine := fmt.Sprintf("data_dir: %s\n", filepath.Join(dir, "data"))
+	var pgURL string
+	if backend == "postgres" {
+		b := postgres.TestBackend(t) // creates a schema of its own, dropped at the end
+		var schema string
+		require.NoError(t, b.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema))
+		pgURL = postgres.URLWithSchema(os.Getenv(postgres.TestURLEnv), schema)
+		dbLine = fmt.Sprintf("database: {driver: postgres, url: %q}\n", pgURL)
+	}
+	cfgPath := filepath.Join(dir, "waybill.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(dbLine+`listen: 127.0.0.1:0
+log: {level: warn}
+erp: {kind: http, url: `+erpSrv.URL+`}
+pipeline: {workers: 32, poll_interval: 20ms, backoff_base: 50ms, backoff_max: 500ms, job_timeout: 3s, rescue_after: 4s}
+audit: {seal_interval: 200ms}
+partners:
+  - {id: acme, account: ACME}
+`), 0o600))
+
+	// The test enqueues through the same store, as an operator command would.
+	cfg, err := config.Load(cfgPath)
+	require.NoError(t, err)
+	st, err := app.OpenStorage(ctx, cfg)
+	require.NoError(t, err)
+	defer st.DB.Close()
+	require.NoError(t, st.Migrate(ctx))
+	q, err := st.NewQueue(nil, jobs.Default())
+	require.NoError(t, err)
+	h := hub.New(hub.Config{DB: st.DB, Partners: hub.PartnerMap{"acme": {ID: "acme", Account: "ACME"}}})
+	h.Attach(q)
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--config", cfgPath)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		require.NoError(t, cmd.Start())
+		return cmd
+	}
+	hubProc := start()
+	// Enqueue while the hub works, and kill it once some, but not all, orders reached the ERP.
+	enqueued := make(chan error, 1)
+	go func() {
+		for i := 0; i < total; i++ {
+			o := waybill.Order{PONumber: fmt.Sprintf("K-%04d", i), Lines: []waybill.Line{
+				{Number: "1", VendorItem: fmt.Sprintf("SKU-%d", i%7), Quantity: waybill.MustDecimal("2"), UOM: "EA"}}}
+			payload, _ := json.Marshal(o)
+			if _, err := h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", Payload: payload}); err != nil {
+				enqueued <- err
+				return
+			}
+		}
+		enqueued <- nil
+	}()
+	waitFor(t, 60*time.Second, func() bool { return erp.Stats().Orders >= total/5 })
+	require.NoError(t, hubProc.Process.Signal(syscall.SIGKILL))
+	_ = hubProc.Wait()
+	require.NoError(t, <-enqueued)
+	before := erp.Stats().Orders
+	require.Less(t, before, total, "the kill must land while messages are still in flight")
+	t.Logf("%s: killed with %d of %d orders in the ERP", backend, before, total)
+
+	hubProc = start()
+	defer func() {
+		hubProc.Process.Signal(syscall.SIGTERM)
+		hubProc.Wait()
+	}()
+	waitFor(t, 120*time.Second, func() bool {
+		n, err := st.DB.CountOrdersByState(ctx)
+		return err == nil && n[waybill.OrderAccepted] == total
+	})
+	stats := erp.Stats()
+	require.Equal(t, total, stats.Orders, "every message produced one ERP order")
+	require.Equal(t, 1, stats.MaxCreates, "no hub reference was created twice in the ERP: %v", stats.DoubleWrites)
+	orders, err := st.DB.Orders(ctx, store.OrderFilter{Limit: 5000})
+	require.NoError(t, err)
+	require.Len(t, orders, total, "no message produced two hub orders")
+	dls, err := st.DB.DeadLetters(ctx, store.DeadLetterFilter{AnyState: true})
+	require.NoError(t, err)
+	require.Empty(t, dls)
+	msgs, err := st.DB.CountMessages(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, total, msgs["in/processed"])
+}
+
+// waitFor polls cond until it holds or the timeout passes; the hub runs in another process, so
+// there is no in-process signal to wait on.
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
