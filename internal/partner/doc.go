@@ -1,0 +1,2 @@
+// Package partner loads and validates trading partner profiles.
+package partner
