@@ -371,3 +371,18 @@ func TestSmallORMMethods(t *testing.T) {
 		t.Errorf("context_get %v", ctx)
 	}
 }
+
+func TestVersionRoutes(t *testing.T) {
+	t.Parallel()
+	_, url := setup(t, Options{})
+	for _, tc := range []struct{ method, path, body, want string }{
+		{"GET", "/web/version", "", `{"version":"19.0","version_info":[19,0,0,"final",0,""]}`},
+		{"POST", "/json/version", `{}`, `{"version":"19.0","version_info":[19,0,0,"final",0,""]}`},
+		{"POST", "/web/webclient/version_info", `{"jsonrpc":"2.0","method":"call","id":3,"params":{}}`, `{"id":3,"jsonrpc":"2.0","result":{"server_serie":"19.0","server_version":"19.0","server_version_info":[19,0,0,"final",0,""]}}`},
+	} {
+		status, _, body := post(t, tc.method, url+tc.path, tc.body, nil)
+		if status != 200 || body != tc.want {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, status, body)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package odoosim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -246,7 +247,8 @@ func (s *Server) keyUser(key string) int {
 //	POST /jsonrpc                   JSON-RPC services common, object, db
 //	POST /xmlrpc/2/<service>        XML-RPC with integer fault codes
 //	POST /xmlrpc/<service>          legacy XML-RPC with string fault codes
-//	GET|POST /web/version           server version
+//	GET|POST /web/version           server version, plain JSON (also /json/version on 19.0)
+//	POST /web/webclient/version_info server version, JSON-RPC
 //
 // Injected faults (see Faults) apply before the request is dispatched.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -274,8 +276,20 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.serveXMLRPC(w, r, strings.TrimPrefix(path, "/xmlrpc/2/"), false)
 	case strings.HasPrefix(path, "/xmlrpc/"):
 		s.serveXMLRPC(w, r, strings.TrimPrefix(path, "/xmlrpc/"), true)
-	case path == "/web/version":
+	case path == "/web/version" || path == "/json/version" && s.major >= 19:
+		// A type='http' route: plain JSON, no JSON-RPC envelope.
 		writeJSON(w, http.StatusOK, map[string]any{"version": s.opts.Version, "version_info": s.versionInfo()})
+	case path == "/web/webclient/version_info":
+		// A JSON-RPC route of the web client.
+		var req struct {
+			ID any `json:"id"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		info := s.commonVersion()
+		if s.major >= 19 {
+			delete(info, "protocol_version")
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": info})
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
