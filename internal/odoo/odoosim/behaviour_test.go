@@ -286,3 +286,31 @@ func TestPaymentTermsAndCategories(t *testing.T) {
 		t.Errorf("category %v", cat)
 	}
 }
+
+func TestStockContext(t *testing.T) {
+	t.Parallel()
+	s, url := setup(t, Options{})
+	d := s.SeedDemo()
+	c := adminJSON2(url)
+	shelf := firstID(t, mustCall(t, c, "stock.location", "create", nil, map[string]any{"vals_list": map[string]any{"name": "Shelf 2", "location_id": 7, "usage": "internal"}}))
+	if name := readOne(t, c, "stock.location", shelf, "complete_name")["complete_name"]; name != "WH/Shelf 2" {
+		t.Errorf("complete_name %v", name)
+	}
+	mustCall(t, c, "stock.quant", "create", nil, map[string]any{"vals_list": map[string]any{"product_id": d.Products[2].ID, "location_id": shelf, "quantity": 5}})
+	cases := []struct {
+		ctx  map[string]any
+		want float64
+	}{
+		{nil, 45},
+		{map[string]any{"location": shelf}, 5},
+		{map[string]any{"location": d.Stock}, 40},
+		{map[string]any{"warehouse": d.Warehouse}, 45},
+	}
+	for _, tc := range cases {
+		rows := mustCall(t, c, "product.product", "read", []int{d.Products[2].ID}, map[string]any{"fields": []any{"qty_available", "free_qty"}, "context": tc.ctx}).([]any)
+		got := rows[0].(map[string]any)
+		if asFloat(got["qty_available"]) != tc.want || asFloat(got["free_qty"]) != tc.want {
+			t.Errorf("context %v: %v, want %v", tc.ctx, got, tc.want)
+		}
+	}
+}
