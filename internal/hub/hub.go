@@ -79,6 +79,7 @@ type Hub struct {
 	mu       sync.RWMutex
 	decoders map[string]Decoder
 	accepted []AcceptedHook
+	senders  map[waybill.Channel]waybill.Sender
 }
 
 var _ waybill.Intake = (*Hub)(nil)
@@ -141,6 +142,7 @@ func (h *Hub) OnAccepted(fn AcceptedHook) {
 func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &processWorker{h: h})
 	river.AddWorker(w, &submitWorker{h: h})
+	river.AddWorker(w, &deliverWorker{h: h})
 }
 
 // Close stops background work (the ERP batcher).

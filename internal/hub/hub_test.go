@@ -16,6 +16,7 @@ import (
 	"github.com/waybill-hub/waybill/internal/app"
 	"github.com/waybill-hub/waybill/internal/config"
 	"github.com/waybill-hub/waybill/internal/hub"
+	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/memerp"
 	"github.com/waybill-hub/waybill/internal/postgres"
 	"github.com/waybill-hub/waybill/internal/sqlite"
@@ -366,5 +367,63 @@ func TestAuditChainVerifiesAfterTraffic(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, rep.OK(), "%+v", rep.Problems)
 		require.GreaterOrEqual(t, rep.Checked, int64(60))
+	})
+}
+
+type recordingSender struct {
+	got  chan waybill.OutboundMessage
+	fail int
+}
+
+func (s *recordingSender) Send(ctx context.Context, m waybill.OutboundMessage) (waybill.SendResult, error) {
+	if s.fail > 0 {
+		s.fail--
+		return waybill.SendResult{}, waybill.Errorf(waybill.EUNAVAILABLE, "partner_down", "partner endpoint refused the connection")
+	}
+	s.got <- m
+	return waybill.SendResult{TransportID: "remote-" + m.ID, Meta: map[string]string{"mdn": "processed"}, At: time.Now()}, nil
+}
+
+func TestEmitDeliversOnceAfterCommit(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		s := &recordingSender{got: make(chan waybill.OutboundMessage, 4), fail: 1}
+		b.h.RegisterSender(waybill.ChannelAS2, s)
+		// The order's acceptance emits an acknowledgement in the accepting transaction.
+		b.h.OnAccepted(func(ctx context.Context, tx *store.Tx, q jobs.Queue, o *waybill.Order) error {
+			_, err := b.h.Emit(ctx, tx, &waybill.OutboundMessage{CorrelationID: o.CorrelationID, Partner: o.Partner,
+				Channel: waybill.ChannelAS2, DocType: "855", Payload: []byte("ack " + o.PONumber)}, o.PONumber)
+			return err
+		})
+		b.receive(t, "acme", orderJSON("PO-E1"))
+		var m waybill.OutboundMessage
+		select {
+		case m = <-s.got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the acknowledgement was not delivered")
+		}
+		require.Equal(t, "ack PO-E1", string(m.Payload))
+		b.eventually(t, 10*time.Second, func() bool {
+			stored, err := b.db.Message(ctx, m.ID)
+			return err == nil && stored.State == store.MessageSent
+		})
+		stored, err := b.db.Message(ctx, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, "remote-"+m.ID, stored.TransportID)
+		require.Equal(t, "processed", stored.Meta["mdn"])
+		traces, err := b.h.Trace(ctx, "PO-E1")
+		require.NoError(t, err)
+		kinds := []string{}
+		for _, r := range traces[0].Records {
+			kinds = append(kinds, r.Kind)
+		}
+		require.Equal(t, []string{"message.received", "order.received", "erp.order", "outbound.queued", "outbound.sent"}, kinds)
+		select {
+		case extra := <-s.got:
+			t.Fatalf("delivered twice: %s", extra.ID)
+		default:
+		}
 	})
 }

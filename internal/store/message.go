@@ -222,3 +222,28 @@ func (db *DB) CountMessages(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, rows.Err()
 }
+
+// MarkSent records an outbound message as taken by the partner's side, merging meta (the
+// transport id, MDN disposition, remote path) into the message's meta.
+func (tx *Tx) MarkSent(ctx context.Context, id, transportID string, meta map[string]string) error {
+	m, err := getMessage(ctx, tx.ex, id)
+	if err != nil {
+		return err
+	}
+	if m.Meta == nil {
+		m.Meta = map[string]string{}
+	}
+	for k, v := range meta {
+		m.Meta[k] = v
+	}
+	b, err := json.Marshal(m.Meta)
+	if err != nil {
+		return err
+	}
+	if transportID == "" {
+		transportID = m.TransportID
+	}
+	_, err = tx.ex.Exec(ctx, `UPDATE messages SET state = ?, transport_id = ?, meta = ?, updated_at = ? WHERE id = ?`,
+		string(MessageSent), transportID, string(b), micros(tx.db.now()), id)
+	return err
+}
