@@ -23,6 +23,10 @@ type ElementDef struct {
 	Max   int               // maximum length
 	Name  string            // human name
 	Codes map[string]string // code value -> meaning; empty means any value of the right length
+	// Closed says the code list is complete: a value outside it is an invalid code (AK403 7).
+	// Lists that are not closed name "the qualifiers that matter" and decode values; they do not
+	// reject others unless the catalog is strict (see [Catalog.Strict]).
+	Closed bool
 }
 
 // CompositeDef is a composite data element (its id starts with C).
@@ -110,7 +114,9 @@ type Schema struct {
 	Root         *Loop
 	// Segments holds every segment of the version's directory, by id.
 	Segments map[string]*SegmentDef
-	inSet    map[string]bool
+	// StrictCodes makes every listed code list closed (see [ElementDef.Closed]).
+	StrictCodes bool
+	inSet       map[string]bool
 }
 
 // HasSegment reports whether the transaction set uses segment id anywhere.
@@ -120,6 +126,7 @@ func (s *Schema) HasSegment(id string) bool { return s.inSet[id] }
 // <version>/elements.txt, <version>/segments.txt and <version>/<set>.txt. It caches what it
 // loads and is safe for concurrent use.
 type Catalog struct {
+	strict  bool
 	fsys    fs.FS
 	mu      sync.Mutex
 	dirs    map[string]*directory
@@ -147,6 +154,15 @@ var defaultCatalog = func() *Catalog {
 	}
 	return NewCatalog(sub)
 }()
+
+// Strict returns a catalog over the same files whose schemas treat every listed code list as
+// complete: a value outside it is an invalid code value. Use it when the definitions hold full
+// code lists.
+func (c *Catalog) Strict() *Catalog {
+	n := NewCatalog(c.fsys)
+	n.strict = true
+	return n
+}
 
 // DefaultCatalog returns the catalog of the definitions embedded in this package.
 func DefaultCatalog() *Catalog { return defaultCatalog }
@@ -221,6 +237,7 @@ func (c *Catalog) Schema(version, setID string) (*Schema, error) {
 		return nil, err
 	}
 	s.Version = version
+	s.StrictCodes = c.strict
 	c.schemas[key] = s
 	return s, nil
 }
@@ -356,7 +373,14 @@ func parseElements(file, text string, d *directory) error {
 			}
 			cur = &ElementDef{ID: t[1], Type: typ, Min: mn, Max: mx, Codes: map[string]string{}}
 			if len(t) > 5 {
-				cur.Name = strings.Join(t[5:], " ")
+				cur.Name = t[5]
+				for _, extra := range t[6:] {
+					if strings.EqualFold(extra, "closed") {
+						cur.Closed = true
+					} else {
+						cur.Name += " " + extra
+					}
+				}
 			}
 			d.elements[cur.ID] = cur
 			comp = nil

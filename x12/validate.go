@@ -380,7 +380,7 @@ func (v *validator) simple(def *SegmentDef, u *ElementUse, e *ElementDef, codes 
 			}
 			v.elemErr(u, pos, comp, rep, code, val, "%s is %q, not a code this partner's guide allows", name(), val)
 		}
-	} else if len(e.Codes) > 0 {
+	} else if len(e.Codes) > 0 && (e.Closed || v.schema.StrictCodes) {
 		if _, ok := e.Codes[string(val)]; !ok {
 			v.elemErr(u, pos, comp, rep, ElemInvalidCode, val, "%s is %q, not one of its codes", name(), val)
 		}
@@ -459,6 +459,7 @@ func (v *validator) syntax(seg Segment, def *SegmentDef, sn SyntaxNote) {
 // HL03 levels in a legal order (S first, O under S, T and P under O or T, I under O, P or T).
 func (v *validator) checkHL() {
 	level := map[string]string{}
+	var order []string
 	last := -1
 	first := true
 	for i, seg := range v.set.Segments {
@@ -483,17 +484,34 @@ func (v *validator) checkHL() {
 				v.elemErr(nil, 2, 0, 0, ElemInvalidCode, seg.Element(2), "HL02 %q does not name an earlier HL", parent)
 			}
 		}
+		legal := func(pl string) bool {
+			switch code {
+			case "O":
+				return pl == "S"
+			case "T", "P":
+				return pl == "O" || pl == "T"
+			case "I":
+				return pl == "O" || pl == "P" || pl == "T"
+			}
+			return true
+		}
+		if parent == "" && code != "S" {
+			// HL02 is optional: the parent is the nearest earlier level that may hold this one
+			for k := len(order) - 1; k >= 0; k-- {
+				if legal(order[k]) {
+					pl, known = order[k], true
+					break
+				}
+			}
+		}
 		level[id] = code
+		order = append(order, code)
 		ok := true
 		switch code {
 		case "S":
 			ok = first && parent == ""
-		case "O":
-			ok = known && pl == "S"
-		case "T", "P":
-			ok = known && (pl == "O" || pl == "T")
-		case "I":
-			ok = known && (pl == "O" || pl == "P" || pl == "T")
+		case "O", "T", "P", "I":
+			ok = known && legal(pl)
 		}
 		if first && code != "S" && code != "" {
 			v.elemErr(nil, 3, 0, 0, ElemInvalidCode, seg.Element(3), "the first HL must be the shipment level S, not %q", code)

@@ -125,6 +125,8 @@ func TestValidateHL(t *testing.T) {
 		{"unknown parent", "HL*1**S~HL*2*9*O", "HL@3.2=7 HL@3.3=7"},
 		{"not increasing", "HL*1**S~HL*3*1*O~HL*2*3*I", "HL@4.1=7"},
 		{"duplicate", "HL*1**S~HL*1*1*O", "HL@3.1=7"},
+		{"implicit parents", "HL*1**S~HL*2**O~HL*3**I~HL*4**I", ""},
+		{"implicit parent illegal", "HL*1**S~HL*2**I", "HL@3.3=7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,7 +31,7 @@ FILE may be - to read standard input. Exit status: 0 when the input has no error
 read but has errors, 2 for usage or I/O problems.`,
 	}
 	cmd.PersistentFlags().StringVar(&opts.schemas, "schemas", "", "directory of transaction set definitions to use instead of the built-in ones (<version>/<set>.txt)")
-	cmd.PersistentFlags().BoolVar(&opts.strict, "strict", false, "report as errors what is otherwise tolerated with a warning (trailer control numbers that differ from their header's)")
+	cmd.PersistentFlags().BoolVar(&opts.strict, "strict", false, "report as errors what is otherwise tolerated: trailer control numbers that differ from their header's, and values outside a code list the definitions do not mark as complete")
 
 	inspect := &cobra.Command{
 		Use:   "inspect [--json] FILE",
@@ -123,10 +123,14 @@ func (o *ediOptions) open(name string) (io.ReadCloser, error) {
 }
 
 func (o *ediOptions) catalog() *x12.Catalog {
+	c := x12.DefaultCatalog()
 	if o.schemas != "" {
-		return x12.NewCatalog(os.DirFS(o.schemas))
+		c = x12.NewCatalog(os.DirFS(o.schemas))
 	}
-	return x12.DefaultCatalog()
+	if o.strict {
+		c = c.Strict()
+	}
+	return c
 }
 
 func (o *ediOptions) loadGuide() (*x12.Guide, error) {
