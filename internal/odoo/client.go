@@ -85,6 +85,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 			proto = ProtocolJSON2
 		}
 	}
+	if proto != ProtocolJSON2 && (cfg.Database == "" || cfg.User == "") {
+		return nil, waybill.Errorf(waybill.EINVALID, "odoo_config", "odoo.database and odoo.user are required for Odoo %s (protocol %s)", c.ver, proto)
+	}
 	switch proto {
 	case ProtocolJSON2:
 		c.t = &json2{httpPoster: poster, base: cfg.URL, db: cfg.Database, key: cfg.APIKey}

@@ -28,7 +28,7 @@ type BreakerConfig struct {
 // Config configures a Client. Its fields must not change after New.
 type Config struct {
 	URL      string `koanf:"url" json:"url"`           // base URL, e.g. https://erp.example.com
-	Database string `koanf:"database" json:"database"` // required for JSON-RPC and XML-RPC; optional header for JSON-2
+	Database string `koanf:"database" json:"database"` // required unless JSON-2 is used; sent as X-Odoo-Database on JSON-2
 	User     string `koanf:"user" json:"user"`         // login; required for JSON-RPC and XML-RPC
 	APIKey   string `koanf:"api_key" json:"-"`         // API key (preferred); required for JSON-2
 	Password string `koanf:"password" json:"-"`        // password, when no API key is given (not for JSON-2)
@@ -147,7 +147,7 @@ func (c Config) Validate() error {
 	if c.Protocol == ProtocolJSON2 && c.APIKey == "" {
 		bad("odoo.api_key is required for protocol json2")
 	}
-	if c.Protocol != ProtocolJSON2 {
+	if c.Protocol == ProtocolJSONRPC || c.Protocol == ProtocolXMLRPC {
 		if c.Database == "" {
 			bad("odoo.database is required for protocols jsonrpc and xmlrpc")
 		}

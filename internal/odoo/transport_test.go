@@ -396,10 +396,14 @@ func TestWebhookHandler(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	err := Config{URL: "ftp://x", Protocol: "soap"}.Validate()
-	for _, want := range []string{"odoo.url", "odoo.protocol", "odoo.api_key", "odoo.database", "odoo.user"} {
+	for _, want := range []string{"odoo.url", "odoo.protocol", "odoo.api_key"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want mention of %s", err, want)
 		}
+	}
+	err = Config{URL: "https://erp.example.com", APIKey: "k", Protocol: ProtocolXMLRPC}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "odoo.database") || !strings.Contains(err.Error(), "odoo.user") {
+		t.Errorf("xmlrpc without database and user: %v", err)
 	}
 	if err := (Config{URL: "https://erp.example.com", APIKey: "k", Protocol: ProtocolJSON2}).Validate(); err != nil {
 		t.Errorf("minimal JSON-2 config: %v", err)
