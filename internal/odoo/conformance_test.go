@@ -350,6 +350,9 @@ func runFlow(t *testing.T, b *bundle) {
 		if errors.As(err, &oe) && !strings.Contains(oe.Message, "confirm") {
 			t.Errorf("UserError message %q is not Odoo's", oe.Message)
 		}
+		// UserError: a confirmed order cannot be deleted.
+		_, err = b.c.Call(b.ctx, "sale.order", "unlink", []any{[]any{o2.ID}}, nil)
+		wantCode(t, "deleting a confirmed order", err, waybill.EREJECTED)
 		// A bad draft in a batch fails alone.
 		bad := waybill.OrderDraft{HubRef: "bad-" + b.uniq, PONumber: "BAD", Customer: waybill.ERPRef{ID: custID}, Lines: []waybill.DraftLine{{Product: waybill.ERPRef{ID: 999999999}, Quantity: dec("1")}}}
 		good := waybill.OrderDraft{HubRef: "good-" + b.uniq, PONumber: "GOOD", Customer: waybill.ERPRef{ID: custID}, Lines: []waybill.DraftLine{{Product: pc, Quantity: dec("1")}}}
