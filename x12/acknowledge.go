@@ -106,7 +106,11 @@ func Acknowledge(ctx context.Context, r io.Reader, w io.Writer, opts AckOptions)
 						return sum, err
 					}
 				}
-				wr = NewWriter(w, delims, WithLineEnding(opts.LineEnding))
+				eol := opts.LineEnding
+				if delims.Segment == '\n' || delims.Segment == '\r' {
+					eol = "" // the terminator is a line break already
+				}
+				wr = NewWriter(w, delims, WithLineEnding(eol))
 			}
 			if err := writeAckInterchange(ctx, wr, ic, acks, opts, now, sum); err != nil {
 				return sum, err

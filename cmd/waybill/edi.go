@@ -659,7 +659,6 @@ func (r *report) writeSet(w *bufio.Writer, s *setRep, printErr func(string, *x12
 	for _, e := range byPos[0] {
 		printErr("      ", e)
 	}
-	prevLoop := ""
 	for i, seg := range s.set.Segments {
 		loop := ""
 		if i < len(s.loops) {
@@ -669,13 +668,10 @@ func (r *report) writeSet(w *bufio.Writer, s *setRep, printErr func(string, *x12
 		if loop != "" {
 			depth = strings.Count(loop, "/") + 1
 		}
-		if loop != prevLoop || (loop != "" && strings.HasSuffix("/"+loop, "/"+seg.IDString())) {
-			if loop != "" {
-				ids := strings.Split(loop, "/")
-				fmt.Fprintf(w, "%sloop %s\n", strings.Repeat("  ", 3+depth), ids[len(ids)-1])
-			}
+		if loop != "" && strings.HasSuffix("/"+loop, "/"+seg.IDString()) {
+			// the loop's trigger: a loop (or a new iteration of it) starts here
+			fmt.Fprintf(w, "%sloop %s\n", strings.Repeat("  ", 3+depth), seg.IDString())
 		}
-		prevLoop = loop
 		ind := strings.Repeat("  ", 4+depth)
 		def := s.segDef(seg)
 		segName := ""
