@@ -30,11 +30,6 @@ const (
 // breaker is open. Its Error has KindTransient and RetryAfter set to the remaining cool-down.
 var ErrBreakerOpen = errors.New("odoo: circuit breaker open")
 
-// ErrNoneResult is never returned: it documents that the XML-RPC fault "cannot marshal None
-// unless allow_none is enabled" is read as a successful call that returned nil, because Odoo has
-// already run and committed the method when it fails to marshal the result.
-var ErrNoneResult = errors.New("odoo: xml-rpc cannot marshal None")
-
 // Error is an error reported by Odoo or met while talking to it.
 type Error struct {
 	Kind       Kind
