@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -19,18 +20,41 @@ func Validate(set *Set, schema *Schema, guide *Guide) []*Error {
 			schema = s
 		}
 	}
-	v := validator{schema: schema, set: set}
+	v := validatorPool.Get().(*validator)
+	*v = validator{schema: schema, set: set, frames: v.frames[:0], slab: v.slab[:0]}
 	v.run()
 	if schema.ID == "856" {
 		v.checkHL()
 	}
-	return v.errs
+	errs := v.errs
+	v.errs, v.set, v.schema = nil, nil, nil
+	validatorPool.Put(v)
+	return errs
+}
+
+var validatorPool = sync.Pool{New: func() any { return new(validator) }}
+
+// push opens a frame for loop l; its counts come from the slab, used as a stack.
+func (v *validator) push(l *Loop, idx int) {
+	n := len(l.Children)
+	top := len(v.slab)
+	if cap(v.slab)-top < n {
+		ns := make([]int, top, 2*cap(v.slab)+n+64)
+		copy(ns, v.slab)
+		// earlier frames keep pointing at the old slab, which stays valid
+		v.slab = ns
+	}
+	v.slab = v.slab[:top+n]
+	counts := v.slab[top : top+n : top+n]
+	clear(counts)
+	v.frames = append(v.frames, frame{loop: l, idx: idx, counts: counts, base: top})
 }
 
 type frame struct {
 	loop   *Loop
 	idx    int
 	counts []int
+	base   int // where counts starts in the validator's slab
 }
 
 // Loops returns, for each segment of set, the path of loops it belongs to according to schema
@@ -51,6 +75,7 @@ func (c *Catalog) SchemaFor(set *Set) (s *Schema, exact bool, err error) {
 }
 
 type validator struct {
+	slab   []int
 	paths  []string
 	schema *Schema
 	set    *Set
@@ -84,7 +109,9 @@ func (v *validator) segErr(code, id, format string, args ...any) {
 }
 
 func (v *validator) run() {
-	v.frames = append(v.frames[:0], frame{loop: v.schema.Root, idx: -1, counts: make([]int, len(v.schema.Root.Children))})
+	v.frames = v.frames[:0]
+	v.slab = v.slab[:0]
+	v.push(v.schema.Root, -1)
 	for i, seg := range v.set.Segments {
 		v.seg, v.pos = seg, i+1
 		v.segment(seg)
@@ -117,6 +144,9 @@ func (v *validator) missing(f *frame, from, to int) {
 func (v *validator) pop() {
 	f := &v.frames[len(v.frames)-1]
 	v.missing(f, f.idx, len(f.loop.Children))
+	if f.base <= len(v.slab) {
+		v.slab = v.slab[:f.base]
+	}
 	v.frames = v.frames[:len(v.frames)-1]
 }
 
@@ -180,9 +210,8 @@ func (v *validator) segment(seg Segment) {
 	}
 	if n.Loop != nil {
 		over := n.Max > 0 && f.counts[idx] > n.Max
-		lf := frame{loop: n.Loop, idx: 0, counts: make([]int, len(n.Loop.Children))}
-		lf.counts[0] = 1
-		v.frames = append(v.frames, lf)
+		v.push(n.Loop, 0)
+		v.frames[len(v.frames)-1].counts[0] = 1
 		if over {
 			v.segErr(SegLoopOverMax, n.SegmentID, "loop %s occurs more than %d times", n.SegmentID, n.Max)
 		}
