@@ -358,17 +358,26 @@ func (r *Reader) segment() (Segment, error) {
 
 func (r *Reader) finish(data []byte, next int) Segment {
 	off := r.base + int64(r.start)
-	bounds := r.bounds[:0]
-	bounds = append(bounds, -1)
+	bounds := append(r.bounds[:0], -1)
 	sep := r.delims.Element
-	p := 0
-	for {
-		j := bytes.IndexByte(data[p:], sep)
-		if j < 0 {
-			break
+	nl := false
+	for i, c := range data {
+		if c == sep {
+			bounds = append(bounds, int32(i))
+		} else if c == '\n' {
+			nl = true
 		}
-		bounds = append(bounds, int32(p+j))
-		p += j + 1
+	}
+	if t := r.delims.Segment; nl && t != '\n' && t != '\r' {
+		// a line break inside a segment: lines hard-wrapped at a width wider than the ISA
+		data = data[:stripNL(data)]
+		r.warnOnce("wrap", off, "line breaks inside segments were removed (hard-wrapped lines)")
+		bounds = append(bounds[:0], -1)
+		for i, c := range data {
+			if c == sep {
+				bounds = append(bounds, int32(i))
+			}
+		}
 	}
 	bounds = append(bounds, int32(len(data)))
 	r.bounds = bounds

@@ -42,6 +42,7 @@ func TestReaderDelimitersAndTolerances(t *testing.T) {
 		{"BOM and indentation", "\ufeff" + isa + "~\r\n  GS*PO~\r\n\tST*850~", "ST:850", 3, Delimiters{'*', 0, '>', '~'}},
 		{"repetition separator", strings.Replace(isa, "*U*00401", "*^*00501", 1) + "~GS*PO~", "GS:PO", 0, Delimiters{'*', '^', '>', '~'}},
 		{"hard wrapped", (isa + "~GS*PO*1*2~ST*850*0001~")[:80] + "\r\n" + (isa + "~GS*PO*1*2~ST*850*0001~")[80:], "ST:850,0001", 1, Delimiters{'*', 0, '>', '~'}},
+		{"wrapped wider than the ISA", isa + "~\r\nGS*PO*12\r\n34~ST*850*0001~", "ST:850,0001", 2, Delimiters{'*', 0, '>', '~'}},
 		{"short ISA", "ISA*00**00**ZZ*S*ZZ*R*240101*1200*U*00401*000000001*0*P*>~GS*PO~", "GS:PO", 1, Delimiters{'*', 0, '>', '~'}},
 		{"no final terminator", isa + "~GS*PO~IEA*1*1", "IEA:1,1", 1, Delimiters{'*', 0, '>', '~'}},
 	}
