@@ -1,0 +1,352 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+// backlogStates are the states in which an order still needs work from the hub, Odoo or the
+// warehouse (invoiced orders wait only for payment and are not backlog).
+var backlogStates = []waybill.OrderState{waybill.OrderReceived, waybill.OrderValidated, waybill.OrderAccepted,
+	waybill.OrderAllocated, waybill.OrderFulfilled, waybill.OrderShipped, waybill.OrderOnHold}
+
+// shipPending are the states in which an order is accepted but not yet shipped.
+var shipPending = []waybill.OrderState{waybill.OrderAccepted, waybill.OrderAllocated, waybill.OrderFulfilled}
+
+// Bounds on the documents the page decodes, so that it stays fast with a large backlog.
+const (
+	lateScanLimit = 2000 // orders awaiting shipment checked against their requested ship date
+	fillSample    = 500  // most recent accepted orders whose lines give the fill rate
+)
+
+// PartnerHealth is one row of the business health table.
+type PartnerHealth struct {
+	Partner         string
+	Received        int64         // orders created in the range
+	Accepted        int64         // orders that reached accepted in the range
+	TurnaroundAvg   time.Duration // received → accepted (the 855 follows acceptance)
+	TurnaroundP95   time.Duration
+	OnHold          int64 // orders on hold now
+	Backlog         int64 // orders in a backlog state now
+	Late            int64 // accepted, not shipped, requested ship date passed
+	Rejected        int64 // orders created in the range and rejected
+	ASNSent         int64 // 856 sent in the range
+	ASNOnTime       int64 // hook: needs shipment dates (outbound documents)
+	InvoicesSent    int64 // 810 sent or acknowledged in the range
+	InvoicesPending int64 // 810 queued
+	OverdueAcks     int64 // documents sent longer than the ack window ago with no 997/999
+	OutRejected     int64 // outbound documents rejected by the partner's acknowledgement
+	FillOrdered     waybill.Decimal
+	FillAccepted    waybill.Decimal
+}
+
+// FillRate is accepted over ordered quantity (1 when nothing was ordered).
+func (p PartnerHealth) FillRate() string {
+	if p.FillOrdered.IsZero() {
+		return "–"
+	}
+	return p.FillAccepted.Div(p.FillOrdered).Mul(waybill.MustDecimal("100")).StringFixed(1) + "%"
+}
+
+// Business is the business health page's data.
+type Business struct {
+	From, To     time.Time
+	FromS, ToS   string
+	Partners     []PartnerHealth
+	Total        PartnerHealth
+	Backlog      []StateCount
+	HoldReasons  []ReasonCount
+	VolumeChart  template.HTML
+	LatencyChart template.HTML
+	FillNote     string
+	Elapsed      time.Duration
+}
+
+// StateCount is a count of orders in one state.
+type StateCount struct {
+	State waybill.OrderState
+	Count int64
+}
+
+// ReasonCount is a count of exceptions with one reason.
+type ReasonCount struct {
+	Reason string
+	Count  int64
+}
+
+// parseRange reads from/to (YYYY-MM-DD, to inclusive) from the query; the default is today (UTC).
+func parseRange(r *http.Request, now time.Time) (from, to time.Time) {
+	day := now.UTC().Truncate(24 * time.Hour)
+	from, to = day, day.Add(24*time.Hour)
+	if v := r.URL.Query().Get("from"); v != "" {
+		if t, err := time.Parse("2006-01-02", v); err == nil {
+			from = t
+		}
+	}
+	if v := r.URL.Query().Get("to"); v != "" {
+		if t, err := time.Parse("2006-01-02", v); err == nil {
+			to = t.Add(24 * time.Hour)
+		}
+	}
+	if !to.After(from) {
+		to = from.Add(24 * time.Hour)
+	}
+	if to.Sub(from) > 366*24*time.Hour {
+		from = to.Add(-366 * 24 * time.Hour)
+	}
+	return from, to
+}
+
+func (s *Server) business(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	from, to := parseRange(r, s.cfg.Now())
+	b, err := s.BusinessHealth(r.Context(), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b.Elapsed = time.Since(start)
+	s.render(w, r, "business", http.StatusOK, page{Title: "Business health", Nav: "business", Data: b})
+}
+
+// BusinessHealth computes the business health of [from, to): per partner and overall.
+func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Business, error) {
+	db := s.cfg.DB
+	now := s.cfg.Now()
+	b := &Business{From: from, To: to, FromS: from.Format("2006-01-02"), ToS: to.Add(-time.Nanosecond).Format("2006-01-02")}
+	rows := map[string]*PartnerHealth{}
+	row := func(p string) *PartnerHealth {
+		if rows[p] == nil {
+			rows[p] = &PartnerHealth{Partner: p}
+		}
+		return rows[p]
+	}
+	for _, p := range s.cfg.Partners {
+		row(p)
+	}
+
+	created, err := db.OrdersCreated(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range created {
+		r := row(c.Partner)
+		r.Received += c.Count
+		if c.State == waybill.OrderRejected {
+			r.Rejected += c.Count
+		}
+	}
+
+	accepted, err := db.OrdersReached(ctx, waybill.OrderAccepted, from, to, 20000)
+	if err != nil {
+		return nil, err
+	}
+	turn := map[string][]time.Duration{}
+	for _, a := range accepted {
+		row(a.Partner).Accepted++
+		turn[a.Partner] = append(turn[a.Partner], a.At.Sub(a.CreatedAt))
+	}
+	for p, ds := range turn {
+		rows[p].TurnaroundAvg, rows[p].TurnaroundP95 = avgP95(ds)
+	}
+
+	backlog, err := db.OrdersInStates(ctx, backlogStates)
+	if err != nil {
+		return nil, err
+	}
+	byState := map[waybill.OrderState]int64{}
+	for _, c := range backlog {
+		r := row(c.Partner)
+		r.Backlog += c.Count
+		if c.State == waybill.OrderOnHold {
+			r.OnHold += c.Count
+		}
+		byState[c.State] += c.Count
+	}
+	for _, st := range backlogStates {
+		b.Backlog = append(b.Backlog, StateCount{st, byState[st]})
+	}
+
+	if err := s.lateShipments(ctx, now, row); err != nil {
+		return nil, err
+	}
+	if err := s.fillRate(ctx, accepted, row); err != nil {
+		return nil, err
+	}
+	b.FillNote = fmt.Sprintf("accepted ÷ ordered quantity over the last %d orders accepted in the range", min(len(accepted), fillSample))
+
+	out, err := db.MessagesByDoc(ctx, store.Outbound, from, to)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range out {
+		r := row(c.Partner)
+		switch {
+		case c.State == store.MessageRejected:
+			r.OutRejected += c.Count
+		case c.DocType == "856" && (c.State == store.MessageSent || c.State == store.MessageAcked):
+			r.ASNSent += c.Count
+		case c.DocType == "810" && (c.State == store.MessageSent || c.State == store.MessageAcked):
+			r.InvoicesSent += c.Count
+		case c.DocType == "810" && c.State == store.MessageQueued:
+			r.InvoicesPending += c.Count
+		}
+	}
+	overdue, err := db.AwaitingAck(ctx, now.Add(-s.cfg.AckWindow))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range overdue {
+		row(c.Partner).OverdueAcks += c.Count
+	}
+
+	reasons, err := db.CountDeadLetters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for r, n := range reasons {
+		b.HoldReasons = append(b.HoldReasons, ReasonCount{r, n})
+	}
+	sort.Slice(b.HoldReasons, func(i, j int) bool {
+		if b.HoldReasons[i].Count != b.HoldReasons[j].Count {
+			return b.HoldReasons[i].Count > b.HoldReasons[j].Count
+		}
+		return b.HoldReasons[i].Reason < b.HoldReasons[j].Reason
+	})
+
+	var all []time.Duration
+	for _, p := range sortedKeys(rows) {
+		r := rows[p]
+		b.Partners = append(b.Partners, *r)
+		t := &b.Total
+		t.Received += r.Received
+		t.Accepted += r.Accepted
+		t.OnHold += r.OnHold
+		t.Backlog += r.Backlog
+		t.Late += r.Late
+		t.Rejected += r.Rejected
+		t.ASNSent += r.ASNSent
+		t.InvoicesSent += r.InvoicesSent
+		t.InvoicesPending += r.InvoicesPending
+		t.OverdueAcks += r.OverdueAcks
+		t.OutRejected += r.OutRejected
+		t.FillOrdered = t.FillOrdered.Add(r.FillOrdered)
+		t.FillAccepted = t.FillAccepted.Add(r.FillAccepted)
+		all = append(all, turn[p]...)
+	}
+	b.Total.Partner = "all partners"
+	b.Total.TurnaroundAvg, b.Total.TurnaroundP95 = avgP95(all)
+
+	if err := s.charts(ctx, b, accepted); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// lateShipments counts accepted, unshipped orders whose requested ship date has passed.
+func (s *Server) lateShipments(ctx context.Context, now time.Time, row func(string) *PartnerHealth) error {
+	for _, st := range shipPending {
+		recs, err := s.cfg.DB.Orders(ctx, store.OrderFilter{State: st, Limit: lateScanLimit})
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if o := rec.Order; !o.RequestedShip.IsZero() && o.RequestedShip.Before(now) {
+				row(o.Partner).Late++
+			}
+		}
+	}
+	return nil
+}
+
+// fillRate sums ordered and accepted quantities over the most recent accepted orders.
+func (s *Server) fillRate(ctx context.Context, accepted []store.Reached, row func(string) *PartnerHealth) error {
+	start := max(0, len(accepted)-fillSample)
+	for _, a := range accepted[start:] {
+		rec, err := s.cfg.DB.Order(ctx, a.OrderID)
+		if err != nil {
+			continue
+		}
+		r := row(a.Partner)
+		for _, l := range rec.Order.Lines {
+			ordered := l.Qty.Ordered
+			if ordered.IsZero() {
+				ordered = l.Quantity
+			}
+			r.FillOrdered = r.FillOrdered.Add(ordered)
+			r.FillAccepted = r.FillAccepted.Add(l.Qty.Accepted)
+		}
+	}
+	return nil
+}
+
+// charts draws inbound volume per day and turnaround per day over the range (at least the last
+// 14 days, so that a one-day range still shows a trend).
+func (s *Server) charts(ctx context.Context, b *Business, accepted []store.Reached) error {
+	from := b.From
+	if b.To.Sub(from) < 14*24*time.Hour {
+		from = b.To.Add(-14 * 24 * time.Hour)
+	}
+	vol, err := s.cfg.DB.MessageVolume(ctx, store.Inbound, from, b.To, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	var pts []Point
+	byDay := map[time.Time]int64{}
+	for _, v := range vol {
+		byDay[v.At] = v.Count
+	}
+	for d := from; d.Before(b.To); d = d.Add(24 * time.Hour) {
+		pts = append(pts, Point{Label: d.Format("01-02"), Value: float64(byDay[d])})
+	}
+	b.VolumeChart = BarChart("Inbound messages per day", "", pts)
+
+	// Turnaround per day, from the accepted orders already read for the range.
+	sum := map[time.Time]time.Duration{}
+	cnt := map[time.Time]int{}
+	for _, a := range accepted {
+		d := a.At.Truncate(24 * time.Hour)
+		sum[d] += a.At.Sub(a.CreatedAt)
+		cnt[d]++
+	}
+	pts = nil
+	for d := b.From; d.Before(b.To); d = d.Add(24 * time.Hour) {
+		v := 0.0
+		if cnt[d] > 0 {
+			v = (sum[d] / time.Duration(cnt[d])).Minutes()
+		}
+		pts = append(pts, Point{Label: d.Format("01-02"), Value: v})
+	}
+	b.LatencyChart = LineChart("Average received → accepted (minutes) per day", "min", pts)
+	return nil
+}
+
+func avgP95(ds []time.Duration) (avg, p95 time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	var total time.Duration
+	for _, d := range s {
+		total += d
+	}
+	idx := (len(s)*95 + 99) / 100
+	return total / time.Duration(len(s)), s[min(len(s)-1, max(0, idx-1))]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
