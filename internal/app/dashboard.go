@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/waybill-hub/waybill/internal/dashboard"
+	"github.com/waybill-hub/waybill/internal/odoo"
+	"github.com/waybill-hub/waybill/internal/retention"
+)
+
+// ArchiveDirEnv overrides where retention archives payloads (default: DATA_DIR/archive).
+const ArchiveDirEnv = "WAYBILL_ARCHIVE_DIR"
+
+// mountOperations mounts the operators' dashboard under /ui/ (and redirects / to it).
+func mountOperations(a *App) {
+	partners := make([]string, 0, len(a.Config.Partners))
+	for _, p := range a.Config.Partners {
+		partners = append(partners, p.ID)
+	}
+	srv, err := dashboard.New(dashboard.Config{DB: a.Storage.DB, Actions: a.Hub, Queue: a.Queue, Logger: a.Log.With("component", "dashboard"),
+		Loader: a.Archiver(), Health: a.health(), Partners: partners})
+	if err != nil {
+		a.Log.Error("dashboard disabled", "error", err)
+		return
+	}
+	srv.Mount(a.mux)
+}
+
+// Archiver returns the retention archiver over the app's store and archive folder, with the
+// default policy (the lead's config adds a retention section; see docs/operations.md).
+func (a *App) Archiver() *retention.Archiver {
+	dir := os.Getenv(ArchiveDirEnv)
+	if dir == "" {
+		dir = filepath.Join(a.Config.DataDir, "archive")
+	}
+	return &retention.Archiver{DB: a.Storage.DB, Archive: retention.Folder{Dir: dir}, Policy: retention.Default(),
+		Log: a.Log.With("component", "retention")}
+}
+
+// RunRetention runs the scheduled retention job until ctx ends: archive and purge payloads due
+// under the policy, once at start and then every Policy.Every.
+func (a *App) RunRetention(ctx context.Context) { a.Archiver().Schedule(ctx) }
+
+// health wires the technical health page's probes: the Odoo connector's reachability and
+// breaker when the ERP is Odoo, and job attempt counters from the metrics registry.
+func (a *App) health() dashboard.Health {
+	h := dashboard.Health{Counters: a.jobCounters}
+	if c, ok := a.ERP.(*odoo.Client); ok {
+		h.Breaker = func() string { return string(c.BreakerState()) }
+		h.ERPPing = func(ctx context.Context) error {
+			_, err := c.Call(ctx, "res.partner", "search_count", nil, map[string]any{"domain": []any{}})
+			return err
+		}
+	} else if p, ok := a.ERP.(interface{ Ping(context.Context) error }); ok {
+		h.ERPPing = p.Ping
+	}
+	return h
+}
+
+// jobCounters sums waybill_job_attempts_total by outcome.
+func (a *App) jobCounters() map[string]float64 {
+	out := map[string]float64{}
+	mfs, err := a.Metrics.Registry.Gather()
+	if err != nil {
+		return out
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "waybill_job_attempts_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" {
+					out["job_attempts/"+l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
