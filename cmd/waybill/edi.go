@@ -365,7 +365,17 @@ type interchangeJSON struct {
 	AckRequested      bool        `json:"ack_requested"`
 	Offset            int64       `json:"offset"`
 	Closed            bool        `json:"closed"`
+	TA1               []ta1JSON   `json:"ta1,omitempty"`
 	Groups            []groupJSON `json:"groups"`
+}
+
+type ta1JSON struct {
+	ControlNumber string `json:"control_number"`
+	Date          string `json:"date"`
+	Time          string `json:"time"`
+	Ack           string `json:"ack"`
+	Code          string `json:"code"`
+	Offset        int64  `json:"offset"`
 }
 
 type groupJSON struct {
@@ -435,6 +445,9 @@ func (r *report) document(contents bool) documentJSON {
 		ij := interchangeJSON{SenderQualifier: h.SenderQualifier, SenderID: h.SenderID, ReceiverQualifier: h.ReceiverQualifier,
 			ReceiverID: h.ReceiverID, ControlNumber: h.ControlNumber, Version: h.Version, Date: h.Date, Time: h.Time, Usage: h.Usage,
 			AckRequested: h.AckRequested == "1", Offset: h.Offset, Closed: h.Closed, Groups: []groupJSON{}}
+		for _, t := range h.TA1s {
+			ij.TA1 = append(ij.TA1, ta1JSON{ControlNumber: t.ControlNumber, Date: t.Date, Time: t.Time, Ack: t.Ack, Code: t.Code, Offset: t.Offset})
+		}
 		for _, g := range ic.groups {
 			gj := groupJSON{FunctionalID: g.g.FunctionalID, ControlNumber: g.g.ControlNumber, Version: g.g.Version, SenderID: g.g.SenderID,
 				ReceiverID: g.g.ReceiverID, Date: g.g.Date, Time: g.g.Time, Offset: g.g.Offset, Closed: g.g.Closed, Sets: []setJSON{}}
