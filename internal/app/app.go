@@ -163,6 +163,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	m.WatchStore(storeSource{st.DB, q}, log)
 	a := &App{Config: cfg, Log: log, Storage: st, Hub: h, Queue: q, Metrics: m, ERP: erp, mux: http.NewServeMux()}
 	a.routes()
+	mountPortal(a)
 	mountOperations(a)
 	return a, nil
 }
