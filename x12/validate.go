@@ -122,6 +122,9 @@ func (v *validator) run() {
 	if len(v.set.Segments) > 0 {
 		v.pos = len(v.set.Segments)
 	}
+	if v.set.Truncated {
+		return // the rest of the set was not kept: what is missing cannot be told
+	}
 	for len(v.frames) > 0 {
 		v.pop()
 	}

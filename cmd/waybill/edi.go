@@ -71,7 +71,7 @@ read but has errors, 2 for usage or I/O problems.`,
 		Short: "Print the 997/999 (and TA1) that would be sent for the input",
 		Args:  oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return opts.ack(cmd.Context(), cmd.OutOrStdout(), args[0])
+			return opts.ack(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
 		},
 	}
 	ack.Flags().StringVar(&opts.kind, "kind", "", "force 997 or 999 (default: 999 for 005010 groups, 997 otherwise)")
@@ -144,7 +144,7 @@ func (o *ediOptions) loadGuide() (*x12.Guide, error) {
 	return g, nil
 }
 
-func (o *ediOptions) ack(ctx context.Context, out io.Writer, name string) error {
+func (o *ediOptions) ack(ctx context.Context, out, errOut io.Writer, name string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -192,6 +192,9 @@ func (o *ediOptions) ack(ctx context.Context, out io.Writer, name string) error 
 	}
 	if sum.Interchanges == 0 && len(sum.Errors) > 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("nothing to acknowledge: %s", sum.Errors[0].Message)}
+	}
+	if sum.Interchanges == 0 {
+		fmt.Fprintln(errOut, "nothing to acknowledge: no functional groups other than acknowledgements, and no TA1 requested")
 	}
 	if errs > 0 {
 		return &ExitError{Code: 1}
