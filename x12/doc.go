@@ -15,8 +15,12 @@
 //     against it (segment order, usage, repeats, loops, element types, lengths, code lists,
 //     syntax notes, HL hierarchy for 856) and an optional partner [Guide].
 //   - [Writer] writes segments and envelopes with correct counts and control numbers.
-//   - [Ack997], [Ack999] and [TA1] build acknowledgements; [ReadAcks] reads inbound ones.
-//   - [ControlNumbers] hands out interchange, group and set control numbers.
+//   - [Acknowledge] answers a whole inbound stream (TA1 when due, one 997 or 999 per group);
+//     [NewGroupAck], [WriteAck997], [WriteAck999] and [WriteTA1] are its building blocks.
+//   - [ReadAcks] and [ParseAck] read inbound 997/999/TA1 and tell what they acknowledge
+//     (by GS06 and ST02).
+//   - [ControlNumbers] hands out interchange, group and set control numbers; a persistent store
+//     implements it, [MemoryControlNumbers] is the in-memory one.
 //
 // # Errors
 //
@@ -39,6 +43,11 @@
 //	mandatory BEG 05          # the element becomes mandatory
 //	unused-element PO1 05     # the element must not be sent
 //	codes BEG 02 SA NE        # the element accepts only these codes
+//
+// A list of codes in the definitions decodes values; it rejects a value outside it (AK403 7)
+// only when the element is marked closed or the catalog is strict ([Catalog.Strict]), because
+// the shipped definitions list only the qualifiers that matter for open code lists. A guide's
+// codes rule always rejects.
 //
 // [ParseGuide] reads one; [Guide.Apply] returns a copy of the base schema with the guide's rules,
 // so one partner's guide never changes the schema another partner sees.
