@@ -69,13 +69,14 @@ func TestAck997CodesForEnvelopeErrors(t *testing.T) {
 	t.Parallel()
 	in := strings.Replace(interchange("PO", "BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**UP*1"), "SE*4*0001", "SE*9*0002", 1)
 	in = strings.Replace(in, "GE*1*1", "GE*2*1", 1)
+	in = strings.Replace(in, "IEA*1*", "IEA*3*", 1)
 	var out bytes.Buffer
 	if _, err := Acknowledge(context.Background(), strings.NewReader(in), &out, AckOptions{Catalog: testCatalog, Kind: "997",
 		Now: time.Date(2024, 1, 2, 3, 4, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"AK5*R*4*3~", "AK9*R*2*1*0*5~"} {
+	for _, want := range []string{"TA1*000000001*240101*1200*R*021~", "AK5*R*4*3~", "AK9*R*2*1*0*5~"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("ack lacks %q:\n%s", want, got)
 		}

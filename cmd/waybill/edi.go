@@ -347,6 +347,11 @@ type errorJSON struct {
 	ElementRef         string `json:"element_ref,omitempty"`
 	LoopID             string `json:"loop_id,omitempty"`
 	Value              string `json:"value,omitempty"`
+	// Where the error belongs: the control numbers of its interchange, group and set.
+	InterchangeControl string `json:"interchange_control_number,omitempty"`
+	GroupControl       string `json:"group_control_number,omitempty"`
+	SetControl         string `json:"set_control_number,omitempty"`
+	SetID              string `json:"set_id,omitempty"`
 }
 
 type warningJSON struct {
@@ -466,8 +471,28 @@ func (r *report) document(contents bool) documentJSON {
 		}
 		doc.Interchanges = append(doc.Interchanges, ij)
 	}
+	where := map[*x12.Error]errorJSON{}
+	for _, ic := range r.interchanges {
+		for _, e := range ic.ic.Errors {
+			where[e] = errorJSON{InterchangeControl: ic.ic.ControlNumber}
+		}
+		for _, g := range ic.groups {
+			for _, e := range g.g.Errors {
+				where[e] = errorJSON{InterchangeControl: ic.ic.ControlNumber, GroupControl: g.g.ControlNumber}
+			}
+			for _, s := range g.sets {
+				for _, e := range s.errs {
+					where[e] = errorJSON{InterchangeControl: ic.ic.ControlNumber, GroupControl: g.g.ControlNumber,
+						SetControl: s.set.ControlNumber, SetID: s.set.ID}
+				}
+			}
+		}
+	}
 	for _, e := range r.errors {
-		doc.Errors = append(doc.Errors, toErrorJSON(e))
+		ej := toErrorJSON(e)
+		w := where[e]
+		ej.InterchangeControl, ej.GroupControl, ej.SetControl, ej.SetID = w.InterchangeControl, w.GroupControl, w.SetControl, w.SetID
+		doc.Errors = append(doc.Errors, ej)
 	}
 	for _, w := range r.warnings {
 		doc.Warnings = append(doc.Warnings, warningJSON{Message: w.Message, Offset: w.Offset, SegmentID: w.SegmentID})
