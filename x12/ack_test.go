@@ -82,3 +82,21 @@ func TestAck997CodesForEnvelopeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTA1ForUnusableHeader(t *testing.T) {
+	t.Parallel()
+	// the component separator (ISA16) is a letter: the interchange cannot be read, but its
+	// sender can be told so
+	in := strings.Replace(interchange("PO", "BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**UP*1"), "*0*P*>~", "*0*P*A~", 1)
+	var out bytes.Buffer
+	sum, err := Acknowledge(context.Background(), strings.NewReader(in), &out, AckOptions{Catalog: testCatalog, Now: time.Date(2024, 1, 2, 3, 4, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.TA1s != 1 || !strings.Contains(out.String(), "TA1*000000001*240101*1200*R*027~") {
+		t.Errorf("no TA1 rejecting the header:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "*ZZ*RECEIVER       *ZZ*SENDER         *") {
+		t.Errorf("the TA1 does not go back to the sender:\n%s", out.String())
+	}
+}

@@ -100,6 +100,9 @@ func Acknowledge(ctx context.Context, r io.Reader, w io.Writer, opts AckOptions)
 			if delims == (Delimiters{}) {
 				delims = ic.Delimiters
 			}
+			if !delims.valid() {
+				delims = DefaultDelimiters // the interchange's own are unusable
+			}
 			if wr == nil || wr.d != delims {
 				if wr != nil {
 					if err := wr.Flush(); err != nil {

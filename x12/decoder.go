@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // EventKind says what an [Event] carries.
@@ -193,9 +194,18 @@ func (d *Decoder) step() error {
 			d.done = true
 			return nil
 		}
-		// an unreadable ISA header: close what is open and skip to the next ISA
+		// an unusable ISA header: close what is open and skip to the next ISA; when its fields
+		// are readable, report it as an interchange of its own so that a TA1 can answer it
 		d.closeAll(e.Offset, "an unreadable ISA header followed")
 		d.addErr(e)
+		if e.Value != "" && len(e.Value) > 4 {
+			f := splitISA(e.Value)
+			ic := &Interchange{Offset: e.Offset, AuthQualifier: f(1), AuthInfo: f(2), SecurityQualifier: f(3), SecurityInfo: f(4),
+				SenderQualifier: f(5), SenderID: f(6), ReceiverQualifier: f(7), ReceiverID: f(8), Date: f(9), Time: f(10),
+				Version: f(12), ControlNumber: f(13), AckRequested: f(14), Usage: f(15), Errors: []*Error{e}}
+			d.emit(Event{Kind: InterchangeStart, Interchange: ic})
+			d.emit(Event{Kind: InterchangeEnd, Interchange: ic})
+		}
 		return nil
 	}
 	d.takeWarnings()
@@ -274,6 +284,17 @@ func (d *Decoder) closeGroup(off int64, why string) {
 	d.gp.Errors = append(d.gp.Errors, e)
 	d.emit(Event{Kind: GroupEnd, Group: d.gp, Interchange: d.ic})
 	d.gp = nil
+}
+
+// splitISA returns a field getter over a raw ISA header (element separator at byte 3).
+func splitISA(raw string) func(int) string {
+	fields := strings.Split(raw, raw[3:4])
+	return func(i int) string {
+		if i < len(fields) {
+			return trimPad([]byte(fields[i]))
+		}
+		return ""
+	}
 }
 
 func isDigits(s string) bool {

@@ -293,10 +293,15 @@ func (r *Reader) header() error {
 		return r.header()
 	}
 	bad := func(code, msg string) error {
+		e := &Error{Level: LevelInterchange, Offset: off, SegmentID: "ISA", Code: code, Message: msg}
+		if n == 16 {
+			// the fields are readable: keep them so that a TA1 can answer the sender
+			e.Value = string(b[:min(seps[15]+2, len(b))])
+		}
 		// skip this header so a caller may go on to the next ISA
 		r.start += 3
 		r.have, r.resync = false, true
-		return &Error{Level: LevelInterchange, Offset: off, SegmentID: "ISA", Code: code, Message: msg}
+		return e
 	}
 	if n < 16 || seps[15]+2 >= len(b) {
 		return bad(TA1BadStructure, "the ISA header is incomplete: it needs 16 elements followed by the component separator and the segment terminator")
