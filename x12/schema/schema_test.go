@@ -101,8 +101,8 @@ func parseDirectory(t *testing.T, dir string) map[string]*segment {
 		at := file + ":" + strconv.Itoa(l.n)
 		switch tk := l.toks; tk[0] {
 		case "element":
-			if len(tk) != 6 || !reType.MatchString(tk[2]) {
-				t.Errorf("%s: want element ID TYPE MIN MAX \"Name\", got %q", at, tk)
+			if len(tk) < 6 || len(tk) > 7 || (len(tk) == 7 && tk[6] != "closed") || !reType.MatchString(tk[2]) {
+				t.Errorf("%s: want element ID TYPE MIN MAX \"Name\" [closed], got %q", at, tk)
 				continue
 			}
 			mn, err1 := strconv.Atoi(tk[3])
@@ -115,7 +115,7 @@ func parseDirectory(t *testing.T, dir string) map[string]*segment {
 			}
 			defined[tk[1]], inElement, inComposite = true, tk[1], ""
 		case "code":
-			if inElement == "" || len(tk) != 3 {
+			if inElement == "" || len(tk) != 3 || tk[1] == "*" {
 				t.Errorf("%s: want code VALUE \"Meaning\" after an element, got %q", at, tk)
 			}
 		case "composite":
