@@ -275,3 +275,20 @@ func (e expiryCollector) Collect(ch chan<- prometheus.Metric) {
 			fmt.Sprint(x.Ours), x.Serial)
 	}
 }
+
+// ReloadAS2 replaces a partner's AS2 profile (new certificates during a rollover, another URL or
+// MDN mode) for the messages sent and received from now on, without a restart. The partner must
+// have been configured with AS2 when the channels were built.
+func (c *Channels) ReloadAS2(pt PartnerTransport) error {
+	if c.as2Partners == nil || pt.Transport.AS2 == nil {
+		return waybill.Errorf(waybill.EINVALID, "transport_config", "partner %s: no AS2 to reload", pt.ID)
+	}
+	if _, err := c.as2Partners.ByID(context.Background(), pt.ID); err != nil {
+		return waybill.Errorf(waybill.ENOTFOUND, "as2_partner", "partner %s had no AS2 profile at start", pt.ID)
+	}
+	p, err := as2Partner(pt)
+	if err != nil {
+		return waybill.Errorf(waybill.EINVALID, "transport_config", "%v", err)
+	}
+	return c.as2Partners.Put(p)
+}
