@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 
+	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/dashboard"
 	"github.com/waybill-hub/waybill/internal/odoo"
 	"github.com/waybill-hub/waybill/internal/retention"
+	"github.com/waybill-hub/waybill/internal/telemetry"
 )
 
 // ArchiveDirEnv overrides where retention archives payloads (default: DATA_DIR/archive).
@@ -25,7 +28,13 @@ func mountOperations(a *App) {
 		a.Log.Error("dashboard disabled", "error", err)
 		return
 	}
-	srv.Mount(a.mux)
+	hm := telemetry.NewHTTPMetrics(a.Metrics.Registry)
+	srv.Mount(a.mux, func(h http.Handler) http.Handler { return hm.Wrap("dashboard", h) })
+	health := a.health()
+	if err := a.Metrics.Registry.Register(telemetry.NewCollector(telemetry.Sources{DB: a.Storage.DB, Breaker: health.Breaker,
+		Log: a.Log.With("component", "telemetry")})); err != nil {
+		a.Log.Error("operations metrics disabled", "error", err)
+	}
 }
 
 // Archiver returns the retention archiver over the app's store and archive folder, with the
@@ -44,16 +53,25 @@ func (a *App) Archiver() *retention.Archiver {
 func (a *App) RunRetention(ctx context.Context) { a.Archiver().Schedule(ctx) }
 
 // health wires the technical health page's probes: the Odoo connector's reachability and
-// breaker when the ERP is Odoo, and job attempt counters from the metrics registry.
+// breaker when the ERP is Odoo (also behind a decorator with Unwrap, such as telemetry.TraceERP),
+// and job attempt counters from the metrics registry.
 func (a *App) health() dashboard.Health {
 	h := dashboard.Health{Counters: a.jobCounters}
-	if c, ok := a.ERP.(*odoo.Client); ok {
+	erp := a.ERP
+	for {
+		u, ok := erp.(interface{ Unwrap() waybill.ERP })
+		if !ok {
+			break
+		}
+		erp = u.Unwrap()
+	}
+	if c, ok := erp.(*odoo.Client); ok {
 		h.Breaker = func() string { return string(c.BreakerState()) }
 		h.ERPPing = func(ctx context.Context) error {
 			_, err := c.Call(ctx, "res.partner", "search_count", nil, map[string]any{"domain": []any{}})
 			return err
 		}
-	} else if p, ok := a.ERP.(interface{ Ping(context.Context) error }); ok {
+	} else if p, ok := erp.(interface{ Ping(context.Context) error }); ok {
 		h.ERPPing = p.Ping
 	}
 	return h

@@ -133,9 +133,14 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the dashboard's handler; it expects the full path (mount it at Prefix).
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Mount adds the dashboard to mux under Prefix and redirects "/" to it.
-func (s *Server) Mount(mux *http.ServeMux) {
-	mux.Handle(Prefix, s.mux)
+// Mount adds the dashboard to mux under Prefix, wrapped in the given middleware (metrics,
+// tracing), and redirects "/" to it.
+func (s *Server) Mount(mux *http.ServeMux, middleware ...func(http.Handler) http.Handler) {
+	var h http.Handler = s.mux
+	for _, m := range middleware {
+		h = m(h)
+	}
+	mux.Handle(Prefix, h)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusFound)
 	})

@@ -196,4 +196,8 @@ func TestTechnicalHealth(t *testing.T) {
 	_, body, _ := c.get("/ui/technical")
 	contains(t, body, "Technical health", "Store", "up", "Job queue", "no certificates are configured")
 	require.False(t, strings.Contains(body, "bad\">down"), body)
+
+	// The hub's /metrics carries the dashboard's latency histogram.
+	_, metrics, _ := c.get("/metrics")
+	contains(t, metrics, `waybill_http_request_duration_seconds_count{api="dashboard",code="2xx",method="GET"}`)
 }

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,12 +19,19 @@ type HTTPMetrics struct {
 }
 
 // NewHTTPMetrics registers waybill_http_request_duration_seconds{api, method, code} in reg.
+// Calling it again with the same registry (from another API's wiring) shares the histogram.
 func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
-	m := &HTTPMetrics{duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "waybill_http_request_duration_seconds",
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "waybill_http_request_duration_seconds",
 		Help:    "HTTP request latency by API, method and status class (2xx, 4xx, 5xx).",
-		Buckets: []float64{.005, .01, .025, .05, .1, .2, .5, 1, 2.5, 5, 10}}, []string{"api", "method", "code"})}
-	reg.MustRegister(m.duration)
-	return m
+		Buckets: []float64{.005, .01, .025, .05, .1, .2, .5, 1, 2.5, 5, 10}}, []string{"api", "method", "code"})
+	if err := reg.Register(h); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			panic(err)
+		}
+		h = are.ExistingCollector.(*prometheus.HistogramVec)
+	}
+	return &HTTPMetrics{duration: h}
 }
 
 // Wrap measures h under the API name api and traces each request as a span continuing the
