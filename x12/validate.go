@@ -379,7 +379,11 @@ func (v *validator) simple(def *SegmentDef, u *ElementUse, e *ElementDef, codes 
 		if !ok || digits == 0 {
 			v.elemErr(u, pos, comp, rep, ElemInvalidChar, val, "%s is %q, not a number", name(), val)
 		}
-		n = digits
+		// the length of a number leaves out its sign and decimal point
+		n = len(val) - dots
+		if len(val) > 0 && val[0] == '-' {
+			n--
+		}
 	case t == "DT":
 		if !validDate(string(val)) {
 			v.elemErr(u, pos, comp, rep, ElemInvalidDate, val, "%s is %q, not a valid date", name(), val)

@@ -179,3 +179,31 @@ func TestGuideErrors(t *testing.T) {
 		t.Error("Apply accepted a segment the set does not have")
 	}
 }
+
+// TestSampleBroken997 holds the shipped 005010 997 against the public sample whose errors are
+// documented: AK101 too long (and not a code, in strict mode), AK402 too long. (The sample's
+// source also expects AK402 "not numeric"; the shipped 005010 directory types element 725 AN,
+// where the standard has N0, so that error depends on the definitions.)
+func TestSampleBroken997(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../shared/edi-samples/997_staedi_3_broken.x12")
+	if err != nil {
+		t.Skip("no sample corpus")
+	}
+	for _, strict := range []bool{false, true} {
+		c := DefaultCatalog()
+		want := "AK1@2.1=5 AK4@5.2=5"
+		if strict {
+			c = c.Strict()
+			want = "AK1@2.1=5 AK1@2.1=7 AK4@5.2=5"
+		}
+		sets, _ := readSets(t, string(b))
+		s, _, err := c.SchemaFor(sets[0])
+		if err != nil {
+			t.Skip(err)
+		}
+		if got := codes(Validate(sets[0], s, nil)); got != want {
+			t.Errorf("strict %v: got %q, want %q", strict, got, want)
+		}
+	}
+}
