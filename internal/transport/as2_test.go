@@ -133,7 +133,9 @@ func TestAS2MissingMDNBecomesDeadLetter(t *testing.T) {
 	t.Parallel()
 	b := setup(t, "sqlite", options{})
 	ctx := context.Background()
-	rebuild(t, b, func(a *partner.AS2) { a.MDN, a.AsyncMDNURL, a.MDNTimeout = "async", "http://127.0.0.1:1/nowhere", 50 * time.Millisecond })
+	rebuild(t, b, func(a *partner.AS2) {
+		a.MDN, a.AsyncMDNURL, a.MDNTimeout = "async", "http://127.0.0.1:1/nowhere", 50*time.Millisecond
+	})
 	id := emit(t, b, "acme", waybill.ChannelAS2, "810", "810.edi", []byte("ISA*inv~"))
 	b.eventually(t, 10*time.Second, func() bool { m, _ := b.db.Message(ctx, id); return m.State == store.MessageSent })
 	require.Eventually(t, func() bool { n, _ := b.ch.CheckMDNs(ctx); return n == 1 }, 5*time.Second, 20*time.Millisecond)

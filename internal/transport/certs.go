@@ -164,4 +164,3 @@ func LoadSSHSigner(file string) (ssh.Signer, error) {
 	}
 	return s, nil
 }
-

@@ -157,7 +157,7 @@ func (c *Channels) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	if c.watcher != nil {
+	if c.watcher != nil && c.cfg.Folder.Interval > 0 {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()

@@ -75,9 +75,9 @@ type FolderConfig struct {
 	// ArchiveDir receives taken files when a profile names none (ArchiveDir/<id>/<UTC day>/);
 	// default <data_dir>/archive/folder.
 	ArchiveDir string `yaml:"archive_dir" koanf:"archive_dir"`
-	// Interval is the pause between scans (default 5s); StableFor how long a file must stay
-	// unchanged before it is taken (default 10s; 0 for writers that rename into place is
-	// written as a negative value).
+	// Interval is the pause between scans (default 5s; negative: no background scan, the caller
+	// runs Watcher().Scan). StableFor is how long a file must stay unchanged before it is taken
+	// (default 10s; negative means 0, for writers that rename into place).
 	Interval  time.Duration `yaml:"interval" koanf:"interval"`
 	StableFor time.Duration `yaml:"stable_for" koanf:"stable_for"`
 }
@@ -162,7 +162,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for key, d := range map[string]time.Duration{"sftp.stable_for": c.SFTP.StableFor, "sftp.poll_interval": c.SFTP.PollInterval,
-		"as2.check_every": c.AS2.CheckEvery, "folder.interval": c.Folder.Interval} {
+		"as2.check_every": c.AS2.CheckEvery} {
 		if d < 0 {
 			bad(key, "must not be negative")
 		}

@@ -104,19 +104,19 @@ func (m *memIntake) received() []waybill.InboundMessage {
 
 // bundle is a running hub with its transports, and the partners' sides.
 type bundle struct {
-	app  *app.App
-	ch   *transport.Channels
-	db   *store.DB
-	erp  *memerp.ERP
-	dir  string
+	app    *app.App
+	ch     *transport.Channels
+	db     *store.DB
+	erp    *memerp.ERP
+	dir    string
 	hubURL string
 
-	hubStation  station
-	acme        station        // the AS2 partner's station
-	acmeSender  *as2.Sender    // the partner sending to the hub
-	acmeInbox   *memIntake     // what the partner received from the hub
-	acmeServer  *httptest.Server
-	acmePeers   *as2.Partners  // the partner's view of the hub
+	hubStation station
+	acme       station     // the AS2 partner's station
+	acmeSender *as2.Sender // the partner sending to the hub
+	acmeInbox  *memIntake  // what the partner received from the hub
+	acmeServer *httptest.Server
+	acmePeers  *as2.Partners // the partner's view of the hub
 
 	globexKey ssh.Signer // the SFTP mailbox partner's key
 	hanseKey  ssh.Signer // the CSV partner's key
@@ -218,7 +218,7 @@ func setup(t *testing.T, backend string, opt options) *bundle {
 	tc := transport.Config{
 		SFTP:   transport.SFTPConfig{Listen: "127.0.0.1:0", HostKeyFile: filepath.Join(dir, "host_key"), Root: filepath.Join(dir, "sftp"), ArchiveDir: filepath.Join(dir, "sftp-archive"), StableFor: time.Hour},
 		AS2:    transport.AS2Config{AS2ID: "WAYBILL", CertFiles: []string{b.hubStation.certFile}, KeyFiles: []string{b.hubStation.keyFile}, CheckEvery: time.Hour},
-		Folder: transport.FolderConfig{ArchiveDir: filepath.Join(dir, "folder-archive"), Interval: time.Hour, StableFor: -1},
+		Folder: transport.FolderConfig{ArchiveDir: filepath.Join(dir, "folder-archive"), Interval: -1, StableFor: -1},
 		Logger: log,
 	}
 	if opt.cfg != nil {
@@ -369,3 +369,19 @@ func digest(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+func tryClient(b *bundle, user string, key ssh.Signer) (*pkgsftp.Client, error) {
+	data, err := os.ReadFile(filepath.Join(b.dir, "host_key"))
+	if err != nil {
+		return nil, err
+	}
+	hk, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := ssh.Dial("tcp", b.ch.SFTPAddr(), &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(key)},
+		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()), Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return pkgsftp.NewClient(cc)
+}
