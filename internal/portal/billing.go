@@ -11,6 +11,7 @@ import (
 
 // Invoice is a posted invoice with its payment state.
 type Invoice struct {
+	ID           string        `json:"id" doc:"The invoice's id in URLs"`
 	Number       string        `json:"number"`
 	State        string        `json:"state"`
 	PaymentState string        `json:"payment_state" enum:"not_paid,partial,in_payment,paid,reversed,"`
@@ -36,7 +37,7 @@ type InvoiceLine struct {
 }
 
 func viewInvoice(inv waybill.ERPInvoice, lines bool) Invoice {
-	v := Invoice{Number: inv.Number, State: inv.State, PaymentState: string(inv.PaymentState), Date: inv.Date, DueDate: inv.DueDate,
+	v := Invoice{ID: strconv.FormatInt(inv.Ref.ID, 10), Number: inv.Number, State: inv.State, PaymentState: string(inv.PaymentState), Date: inv.Date, DueDate: inv.DueDate,
 		Currency: inv.Currency, Untaxed: inv.Untaxed.StringFixed(2), Tax: inv.Tax.StringFixed(2), Total: inv.Total.StringFixed(2),
 		Residual: inv.Residual.StringFixed(2)}
 	if lines {
@@ -116,7 +117,7 @@ func (s *Server) listInvoices(ctx context.Context, in *listInvoicesInput) (*list
 
 type invoiceInput struct {
 	AccountParam
-	Number string `path:"number" maxLength:"64"`
+	ID string `path:"id" maxLength:"64" doc:"The invoice's id (not its number, which may hold slashes)"`
 }
 
 type invoiceOutput struct {
@@ -133,7 +134,7 @@ func (s *Server) getInvoice(ctx context.Context, in *invoiceInput) (*invoiceOutp
 		return nil, fromErr(err)
 	}
 	for _, inv := range invs {
-		if inv.Number == in.Number {
+		if strconv.FormatInt(inv.Ref.ID, 10) == in.ID {
 			return &invoiceOutput{Body: viewInvoice(inv, true)}, nil
 		}
 	}

@@ -68,7 +68,7 @@ func (s *Server) register() {
 
 	huma.Register(api, op("list-invoices", http.MethodGet, "/v1/invoices", ScopeInvoicesRead,
 		"List the account's invoices with their payment state", http.StatusOK, http.StatusNotImplemented, http.StatusServiceUnavailable), s.listInvoices)
-	huma.Register(api, op("get-invoice", http.MethodGet, "/v1/invoices/{number}", ScopeInvoicesRead,
+	huma.Register(api, op("get-invoice", http.MethodGet, "/v1/invoices/{id}", ScopeInvoicesRead,
 		"Get an invoice with its lines", http.StatusOK, http.StatusNotFound, http.StatusNotImplemented, http.StatusServiceUnavailable), s.getInvoice)
 	huma.Register(api, op("get-statement", http.MethodGet, "/v1/statement", ScopeInvoicesRead,
 		"The account's open items, ageing, balance, terms and remaining credit", http.StatusOK, http.StatusNotImplemented, http.StatusServiceUnavailable), s.statement)
