@@ -149,6 +149,9 @@ func (c *Channels) Start(ctx context.Context) error {
 		}()
 	}
 	for _, p := range c.pollers {
+		if c.cfg.SFTP.PollInterval < 0 {
+			break
+		}
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()

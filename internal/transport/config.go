@@ -44,7 +44,8 @@ type SFTPConfig struct {
 	StableFor time.Duration `yaml:"stable_for" koanf:"stable_for"`
 	// MaxFileSize bounds one uploaded file. Default 256 MiB.
 	MaxFileSize int64 `yaml:"max_file_size" koanf:"max_file_size"`
-	// PollInterval is the default pause between polls of a partner's server. Default 1 minute.
+	// PollInterval is the default pause between polls of a partner's server. Default 1 minute;
+	// negative runs no background pollers (the caller runs Pollers()[i].Poll).
 	PollInterval time.Duration `yaml:"poll_interval" koanf:"poll_interval"`
 }
 
@@ -161,8 +162,7 @@ func (c Config) Validate() error {
 			bad("as2.key_files", "must list one key per certificate (%d certificates, %d keys)", len(c.AS2.CertFiles), len(c.AS2.KeyFiles))
 		}
 	}
-	for key, d := range map[string]time.Duration{"sftp.stable_for": c.SFTP.StableFor, "sftp.poll_interval": c.SFTP.PollInterval,
-		"as2.check_every": c.AS2.CheckEvery} {
+	for key, d := range map[string]time.Duration{"sftp.stable_for": c.SFTP.StableFor, "as2.check_every": c.AS2.CheckEvery} {
 		if d < 0 {
 			bad(key, "must not be negative")
 		}

@@ -261,6 +261,7 @@ func newSSHKey(t testing.TB) ssh.Signer {
 	require.NoError(t, err)
 	s, err := ssh.NewSignerFromKey(k)
 	require.NoError(t, err)
+	rawKeys.Store(s, k)
 	return s
 }
 
