@@ -11,6 +11,8 @@ import (
 // it meets, so one stream may hold several interchanges with different delimiters.
 //
 // Memory stays bounded by the largest segment (at most MaxSegmentSize) whatever the input size.
+// Offsets count bytes of the input; in a hard-wrapped input (line breaks inside the ISA header)
+// every CR and LF is dropped as it is read and offsets count the bytes that remain.
 // A Reader is not safe for concurrent use.
 type Reader struct {
 	r       io.Reader

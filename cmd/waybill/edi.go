@@ -53,7 +53,7 @@ read but has errors, 2 for usage or I/O problems.`,
 	inspect.Flags().BoolVar(&opts.json, "json", false, "print JSON instead of a tree")
 
 	validate := &cobra.Command{
-		Use:   "validate [--guide FILE] FILE",
+		Use:   "validate [--guide FILE] [--json] FILE",
 		Short: "Check envelopes and every transaction set against its definition and an optional partner guide",
 		Args:  oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,10 +61,14 @@ read but has errors, 2 for usage or I/O problems.`,
 			if err != nil {
 				return err
 			}
+			if opts.json {
+				return rep.exit(writeJSON(cmd.OutOrStdout(), rep.summaryJSON()))
+			}
 			return rep.exit(rep.writeValidation(cmd.OutOrStdout()))
 		},
 	}
 	validate.Flags().StringVar(&opts.guide, "guide", "", "partner guide file laid over the standard definition")
+	validate.Flags().BoolVar(&opts.json, "json", false, "print the inspect --json document instead of one line per problem")
 
 	ack := &cobra.Command{
 		Use:   "ack FILE",

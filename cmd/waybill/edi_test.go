@@ -83,6 +83,7 @@ func TestEDIGolden(t *testing.T) {
 		{"validate_po_guide", []string{"validate", "--schemas", testSchemas, "--guide", "testdata/edi/guide_po.txt", "testdata/edi/po.x12"}, 1},
 		{"inspect_ta1.json", []string{"inspect", "--json", "testdata/edi/ta1.x12"}, 0},
 		{"inspect_ta1", []string{"inspect", "testdata/edi/ta1.x12"}, 0},
+		{"validate_po_guide.json", []string{"validate", "--json", "--schemas", testSchemas, "--guide", "testdata/edi/guide_po.txt", "testdata/edi/po.x12"}, 1},
 		{"validate_po_strict", []string{"validate", "--strict", "--schemas", testSchemas, "testdata/edi/po_errors.x12"}, 1},
 	}
 	for _, tt := range tests {
