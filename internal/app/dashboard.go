@@ -2,14 +2,17 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 
 	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/config"
 	"github.com/waybill-hub/waybill/internal/dashboard"
 	"github.com/waybill-hub/waybill/internal/odoo"
 	"github.com/waybill-hub/waybill/internal/retention"
+	"github.com/waybill-hub/waybill/internal/store"
 	"github.com/waybill-hub/waybill/internal/telemetry"
 )
 
@@ -37,15 +40,20 @@ func mountOperations(a *App) {
 	}
 }
 
-// Archiver returns the retention archiver over the app's store and archive folder, with the
-// default policy (the lead's config adds a retention section; see docs/operations.md).
+// Archiver returns the retention archiver over the app's store and archive folder.
 func (a *App) Archiver() *retention.Archiver {
+	return ArchiverFor(a.Config, a.Storage.DB, a.Log.With("component", "retention"))
+}
+
+// ArchiverFor returns the retention archiver of a configuration: payloads archived as gzip
+// files under $WAYBILL_ARCHIVE_DIR (default DATA_DIR/archive), with the default policy (90 days
+// online for every document type) until the configuration has a retention section.
+func ArchiverFor(cfg config.Config, db *store.DB, log *slog.Logger) *retention.Archiver {
 	dir := os.Getenv(ArchiveDirEnv)
 	if dir == "" {
-		dir = filepath.Join(a.Config.DataDir, "archive")
+		dir = filepath.Join(cfg.DataDir, "archive")
 	}
-	return &retention.Archiver{DB: a.Storage.DB, Archive: retention.Folder{Dir: dir}, Policy: retention.Default(),
-		Log: a.Log.With("component", "retention")}
+	return &retention.Archiver{DB: db, Archive: retention.Folder{Dir: dir}, Policy: retention.Default(), Log: log}
 }
 
 // RunRetention runs the scheduled retention job until ctx ends: archive and purge payloads due
