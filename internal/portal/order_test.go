@@ -128,102 +128,108 @@ func TestOrderRejectedPerLine(t *testing.T) {
 
 func TestIdempotentRetry(t *testing.T) {
 	t.Parallel()
-	b := setup(t, "sqlite")
-	first := b.call(t, "acme", "POST", "/v1/orders", order("PO-I"), "Idempotency-Key", "same")
-	require.Equal(t, http.StatusCreated, first.Status)
-	second := b.call(t, "acme", "POST", "/v1/orders", order("PO-I"), "Idempotency-Key", "same")
-	require.Equal(t, http.StatusCreated, second.Status)
-	require.Equal(t, "true", second.Header.Get("Idempotent-Replayed"))
-	var a, c orderView
-	first.json(t, &a)
-	second.json(t, &c)
-	require.Equal(t, a.ID, c.ID)
-	require.Equal(t, a.ERPOrder, c.ERPOrder)
-	require.Equal(t, 1, b.erp.Stats().Orders)
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		first := b.call(t, "acme", "POST", "/v1/orders", order("PO-I"), "Idempotency-Key", "same")
+		require.Equal(t, http.StatusCreated, first.Status)
+		second := b.call(t, "acme", "POST", "/v1/orders", order("PO-I"), "Idempotency-Key", "same")
+		require.Equal(t, http.StatusCreated, second.Status)
+		require.Equal(t, "true", second.Header.Get("Idempotent-Replayed"))
+		var a, c orderView
+		first.json(t, &a)
+		second.json(t, &c)
+		require.Equal(t, a.ID, c.ID)
+		require.Equal(t, a.ERPOrder, c.ERPOrder)
+		require.Equal(t, 1, b.erp.Stats().Orders)
 
-	other := b.call(t, "acme", "POST", "/v1/orders", order("PO-I2"), "Idempotency-Key", "same")
-	require.Equal(t, http.StatusConflict, other.Status)
-	require.Equal(t, portal.ProblemBase+portal.ProbIdempotencyConflict, other.problem(t).Type)
+		other := b.call(t, "acme", "POST", "/v1/orders", order("PO-I2"), "Idempotency-Key", "same")
+		require.Equal(t, http.StatusConflict, other.Status)
+		require.Equal(t, portal.ProblemBase+portal.ProbIdempotencyConflict, other.problem(t).Type)
 
-	// The same key of another client is another request.
-	g := b.call(t, "globex", "POST", "/v1/orders", order("PO-I"), "Idempotency-Key", "same")
-	require.Equal(t, http.StatusCreated, g.Status)
-	require.Equal(t, 2, b.erp.Stats().Orders)
+		// The same key of another client is another request.
+		g := b.call(t, "globex", "POST", "/v1/orders", order("PO-I"), "Idempotency-Key", "same")
+		require.Equal(t, http.StatusCreated, g.Status)
+		require.Equal(t, 2, b.erp.Stats().Orders)
 
-	// A new key for a PO number already received is a conflict, not a second order.
-	dup := b.call(t, "acme", "POST", "/v1/orders", order("PO-I", line("SKU-1", "1")), "Idempotency-Key", "new")
-	require.Equal(t, http.StatusConflict, dup.Status, "%s", dup.Body)
-	require.Equal(t, 2, b.erp.Stats().Orders)
+		// A new key for a PO number already received is a conflict, not a second order.
+		dup := b.call(t, "acme", "POST", "/v1/orders", order("PO-I", line("SKU-1", "1")), "Idempotency-Key", "new")
+		require.Equal(t, http.StatusConflict, dup.Status, "%s", dup.Body)
+		require.Equal(t, 2, b.erp.Stats().Orders)
+	})
 }
 
 func TestERPDownThenRecovered(t *testing.T) {
 	t.Parallel()
-	b := setup(t, "sqlite", func(c *portal.Config) { c.OrderWait = 400 * time.Millisecond })
-	// Warm the catalog, then lose the ERP.
-	require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status)
-	b.erp.SetDown(true)
-	r := b.call(t, "acme", "POST", "/v1/orders", order("PO-DOWN"), "Idempotency-Key", "k1")
-	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
-	var o orderView
-	r.json(t, &o)
-	require.Equal(t, "validated", o.State)
-	require.Equal(t, "/v1/orders/"+o.ID, r.Header.Get("Location"))
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be, func(c *portal.Config) { c.OrderWait = 400 * time.Millisecond })
+		// Warm the catalog, then lose the ERP.
+		require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status)
+		b.erp.SetDown(true)
+		r := b.call(t, "acme", "POST", "/v1/orders", order("PO-DOWN"), "Idempotency-Key", "k1")
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+		var o orderView
+		r.json(t, &o)
+		require.Equal(t, "validated", o.State)
+		require.Equal(t, "/v1/orders/"+o.ID, r.Header.Get("Location"))
 
-	b.erp.SetDown(false)
-	b.eventually(t, 10*time.Second, func() bool {
-		var got orderView
-		b.call(t, "acme", "GET", o.StatusURL, nil).json(t, &got)
-		return got.State == "accepted"
+		b.erp.SetDown(false)
+		b.eventually(t, 10*time.Second, func() bool {
+			var got orderView
+			b.call(t, "acme", "GET", o.StatusURL, nil).json(t, &got)
+			return got.State == "accepted"
+		})
+		// The retry with the same key now gets the acceptance.
+		again := b.call(t, "acme", "POST", "/v1/orders", order("PO-DOWN"), "Idempotency-Key", "k1")
+		require.Equal(t, http.StatusCreated, again.Status, "%s", again.Body)
+		require.Equal(t, 1, b.erp.Stats().Orders)
+		require.Zero(t, b.erp.Stats().MaxCreates-1)
 	})
-	// The retry with the same key now gets the acceptance.
-	again := b.call(t, "acme", "POST", "/v1/orders", order("PO-DOWN"), "Idempotency-Key", "k1")
-	require.Equal(t, http.StatusCreated, again.Status, "%s", again.Body)
-	require.Equal(t, 1, b.erp.Stats().Orders)
-	require.Zero(t, b.erp.Stats().MaxCreates-1)
 }
 
 func TestCancel(t *testing.T) {
 	t.Parallel()
-	b := setup(t, "sqlite", func(c *portal.Config) { c.OrderWait = 300 * time.Millisecond })
-	require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status)
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be, func(c *portal.Config) { c.OrderWait = 300 * time.Millisecond })
+		require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status)
 
-	// Before acceptance: cancelled at once, and the ERP never sees it.
-	b.erp.SetDown(true)
-	r := b.call(t, "acme", "POST", "/v1/orders", order("PO-C1"), "Idempotency-Key", "k1")
-	require.Equal(t, http.StatusAccepted, r.Status)
-	var o orderView
-	r.json(t, &o)
-	stale := b.call(t, "acme", "POST", "/v1/orders/"+o.ID+"/cancel", nil, "If-Match", `"v0"`)
-	require.Equal(t, http.StatusPreconditionFailed, stale.Status)
-	cur := b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil)
-	c := b.call(t, "acme", "POST", "/v1/orders/"+o.ID+"/cancel", nil, "If-Match", cur.Header.Get("ETag"))
-	require.Equal(t, http.StatusOK, c.Status, "%s", c.Body)
-	var co orderView
-	c.json(t, &co)
-	require.Equal(t, "cancelled", co.State)
-	b.erp.SetDown(false)
+		// Before acceptance: cancelled at once, and the ERP never sees it.
+		b.erp.SetDown(true)
+		r := b.call(t, "acme", "POST", "/v1/orders", order("PO-C1"), "Idempotency-Key", "k1")
+		require.Equal(t, http.StatusAccepted, r.Status)
+		var o orderView
+		r.json(t, &o)
+		stale := b.call(t, "acme", "POST", "/v1/orders/"+o.ID+"/cancel", nil, "If-Match", `"v0"`)
+		require.Equal(t, http.StatusPreconditionFailed, stale.Status)
+		cur := b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil)
+		c := b.call(t, "acme", "POST", "/v1/orders/"+o.ID+"/cancel", nil, "If-Match", cur.Header.Get("ETag"))
+		require.Equal(t, http.StatusOK, c.Status, "%s", c.Body)
+		var co orderView
+		c.json(t, &co)
+		require.Equal(t, "cancelled", co.State)
+		b.erp.SetDown(false)
 
-	// After acceptance: a change request for the ERP to decide.
-	r = b.call(t, "acme", "POST", "/v1/orders", order("PO-C2"), "Idempotency-Key", "k2")
-	require.Equal(t, http.StatusCreated, r.Status)
-	r.json(t, &o)
-	c = b.call(t, "acme", "POST", "/v1/orders/"+o.ID+"/cancel", nil)
-	require.Equal(t, http.StatusAccepted, c.Status, "%s", c.Body)
-	c.json(t, &co)
-	require.Equal(t, "accepted", co.State)
-	require.Len(t, co.ChangeRequests, 1)
-	require.Equal(t, "cancel", co.ChangeRequests[0].Kind)
+		// After acceptance: a change request for the ERP to decide.
+		r = b.call(t, "acme", "POST", "/v1/orders", order("PO-C2"), "Idempotency-Key", "k2")
+		require.Equal(t, http.StatusCreated, r.Status)
+		r.json(t, &o)
+		c = b.call(t, "acme", "POST", "/v1/orders/"+o.ID+"/cancel", nil)
+		require.Equal(t, http.StatusAccepted, c.Status, "%s", c.Body)
+		c.json(t, &co)
+		require.Equal(t, "accepted", co.State)
+		require.Len(t, co.ChangeRequests, 1)
+		require.Equal(t, "cancel", co.ChangeRequests[0].Kind)
 
-	// A final order cannot be cancelled.
-	c = b.call(t, "acme", "POST", "/v1/orders/"+co.ID+"/cancel", nil)
-	require.Equal(t, http.StatusAccepted, c.Status)
-	again := b.call(t, "acme", "POST", "/v1/orders/"+cancelledID(t, b)+"/cancel", nil)
-	require.Equal(t, http.StatusConflict, again.Status)
-	require.Equal(t, portal.ProblemBase+portal.ProbNotEditable, again.problem(t).Type)
-	// The ERP never received the order cancelled before acceptance.
-	recs, err := b.db.PortalOrders(context.Background(), store.PortalOrderFilter{Account: "ACME", PONumber: "PO-C1"})
-	require.NoError(t, err)
-	require.True(t, recs[0].Order.ERP.IsZero())
+		// A final order cannot be cancelled.
+		c = b.call(t, "acme", "POST", "/v1/orders/"+co.ID+"/cancel", nil)
+		require.Equal(t, http.StatusAccepted, c.Status)
+		again := b.call(t, "acme", "POST", "/v1/orders/"+cancelledID(t, b)+"/cancel", nil)
+		require.Equal(t, http.StatusConflict, again.Status)
+		require.Equal(t, portal.ProblemBase+portal.ProbNotEditable, again.problem(t).Type)
+		// The ERP never received the order cancelled before acceptance.
+		recs, err := b.db.PortalOrders(context.Background(), store.PortalOrderFilter{Account: "ACME", PONumber: "PO-C1"})
+		require.NoError(t, err)
+		require.True(t, recs[0].Order.ERP.IsZero())
+	})
 }
 
 func cancelledID(t *testing.T, b *bundle) string {

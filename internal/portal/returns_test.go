@@ -32,45 +32,47 @@ func (b *bundle) ship(t *testing.T, o orderView, qty map[string]waybill.Decimal)
 
 func TestReturnPartOfShipment(t *testing.T) {
 	t.Parallel()
-	b := setup(t, "sqlite")
-	r := newReceiver(t)
-	b.subscribe(t, "acme", r, portal.EventReturnUpdated)
-	o := b.accepted(t, "acme", "PO-RET")
-	b.ship(t, o, map[string]waybill.Decimal{"1": waybill.MustDecimal("3")}) // 3 of 5 of line 1; nothing of line 2
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		r := newReceiver(t)
+		b.subscribe(t, "acme", r, portal.EventReturnUpdated)
+		o := b.accepted(t, "acme", "PO-RET")
+		b.ship(t, o, map[string]waybill.Decimal{"1": waybill.MustDecimal("3")}) // 3 of 5 of line 1; nothing of line 2
 
-	// Tracking shows the shipment with carrier and tracking number, and the shipped quantity.
-	var got orderView
-	b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil).json(t, &got)
-	require.Len(t, got.Shipments, 1)
-	require.Equal(t, "UPSN", got.Shipments[0].Carrier)
-	require.Equal(t, "1Z999", got.Shipments[0].TrackingNumber)
-	require.Equal(t, "3", got.Lines[0].Shipped)
-	require.Equal(t, "0", got.Lines[1].Shipped)
+		// Tracking shows the shipment with carrier and tracking number, and the shipped quantity.
+		var got orderView
+		b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil).json(t, &got)
+		require.Len(t, got.Shipments, 1)
+		require.Equal(t, "UPSN", got.Shipments[0].Carrier)
+		require.Equal(t, "1Z999", got.Shipments[0].TrackingNumber)
+		require.Equal(t, "3", got.Lines[0].Shipped)
+		require.Equal(t, "0", got.Lines[1].Shipped)
 
-	res := b.call(t, "acme", "POST", "/v1/returns", map[string]any{"order_id": o.ID, "reason": "damaged",
-		"lines": []map[string]any{{"line_number": "1", "quantity": "2"}}})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	var ret portal.Return
-	res.json(t, &ret)
-	require.Equal(t, "approved", ret.State)
-	require.NotEmpty(t, ret.ERPReturn)
-	evs := r.waitFor(t, 1)
-	require.Equal(t, portal.EventReturnUpdated, evs[0].Type)
+		res := b.call(t, "acme", "POST", "/v1/returns", map[string]any{"order_id": o.ID, "reason": "damaged",
+			"lines": []map[string]any{{"line_number": "1", "quantity": "2"}}})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		var ret portal.Return
+		res.json(t, &ret)
+		require.Equal(t, "approved", ret.State)
+		require.NotEmpty(t, ret.ERPReturn)
+		evs := r.waitFor(t, 1)
+		require.Equal(t, portal.EventReturnUpdated, evs[0].Type)
 
-	// More than shipped (less what was already returned) is refused, line by line.
-	res = b.call(t, "acme", "POST", "/v1/returns", map[string]any{"order_id": o.ID,
-		"lines": []map[string]any{{"line_number": "1", "quantity": "2"}, {"line_number": "2", "quantity": "1"}, {"line_number": "7", "quantity": "1"}}})
-	require.Equal(t, http.StatusUnprocessableEntity, res.Status)
-	p := res.problem(t)
-	require.Equal(t, portal.ProblemBase+portal.ProbReturnInvalid, p.Type)
-	require.Len(t, p.Errors, 3)
-	require.Contains(t, p.Errors[0].Message, "at most 1")
+		// More than shipped (less what was already returned) is refused, line by line.
+		res = b.call(t, "acme", "POST", "/v1/returns", map[string]any{"order_id": o.ID,
+			"lines": []map[string]any{{"line_number": "1", "quantity": "2"}, {"line_number": "2", "quantity": "1"}, {"line_number": "7", "quantity": "1"}}})
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status)
+		p := res.problem(t)
+		require.Equal(t, portal.ProblemBase+portal.ProbReturnInvalid, p.Type)
+		require.Len(t, p.Errors, 3)
+		require.Contains(t, p.Errors[0].Message, "at most 1")
 
-	var list struct{ Items []portal.Return }
-	b.call(t, "acme", "GET", "/v1/returns?order_id="+o.ID, nil).json(t, &list)
-	require.Len(t, list.Items, 1)
-	g := b.call(t, "acme", "GET", "/v1/returns/"+ret.ID, nil)
-	require.Equal(t, http.StatusOK, g.Status)
+		var list struct{ Items []portal.Return }
+		b.call(t, "acme", "GET", "/v1/returns?order_id="+o.ID, nil).json(t, &list)
+		require.Len(t, list.Items, 1)
+		g := b.call(t, "acme", "GET", "/v1/returns/"+ret.ID, nil)
+		require.Equal(t, http.StatusOK, g.Status)
+	})
 }
 
 func TestInvoicesAndStatement(t *testing.T) {

@@ -91,45 +91,47 @@ func (b *bundle) subscribe(t *testing.T, key string, r *receiver, events ...stri
 
 func TestWebhookDelivered(t *testing.T) {
 	t.Parallel()
-	b := setup(t, "sqlite")
-	r := newReceiver(t)
-	sub := b.subscribe(t, "acme", r, portal.EventOrderAccepted)
-	res := b.call(t, "acme", "POST", "/v1/orders", order("PO-W1"), "Idempotency-Key", "k1")
-	require.Equal(t, http.StatusCreated, res.Status)
-	var o orderView
-	res.json(t, &o)
-	evs := r.waitFor(t, 1)
-	require.Equal(t, portal.EventOrderAccepted, evs[0].Type)
-	require.Equal(t, "ACME", evs[0].Account)
-	var data orderView
-	require.NoError(t, json.Unmarshal(evs[0].Data, &data))
-	require.Equal(t, o.ID, data.ID)
-	require.Equal(t, o.ERPOrder, data.ERPOrder)
-	require.Zero(t, r.bad)
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		r := newReceiver(t)
+		sub := b.subscribe(t, "acme", r, portal.EventOrderAccepted)
+		res := b.call(t, "acme", "POST", "/v1/orders", order("PO-W1"), "Idempotency-Key", "k1")
+		require.Equal(t, http.StatusCreated, res.Status)
+		var o orderView
+		res.json(t, &o)
+		evs := r.waitFor(t, 1)
+		require.Equal(t, portal.EventOrderAccepted, evs[0].Type)
+		require.Equal(t, "ACME", evs[0].Account)
+		var data orderView
+		require.NoError(t, json.Unmarshal(evs[0].Data, &data))
+		require.Equal(t, o.ID, data.ID)
+		require.Equal(t, o.ERPOrder, data.ERPOrder)
+		require.Zero(t, r.bad)
 
-	// The delivery log shows it delivered.
-	var log struct{ Items []portal.DeliveryView }
-	b.eventually(t, 5*time.Second, func() bool {
-		b.call(t, "acme", "GET", "/v1/webhooks/"+sub.ID+"/deliveries", nil).json(t, &log)
-		return len(log.Items) == 1 && log.Items[0].State == "delivered"
+		// The delivery log shows it delivered.
+		var log struct{ Items []portal.DeliveryView }
+		b.eventually(t, 5*time.Second, func() bool {
+			b.call(t, "acme", "GET", "/v1/webhooks/"+sub.ID+"/deliveries", nil).json(t, &log)
+			return len(log.Items) == 1 && log.Items[0].State == "delivered"
+		})
+		require.Equal(t, 1, log.Items[0].Attempts)
+
+		// Test-send, then replay of the delivered event.
+		ts := b.call(t, "acme", "POST", "/v1/webhooks/"+sub.ID+"/test", nil)
+		require.Equal(t, http.StatusAccepted, ts.Status, "%s", ts.Body)
+		r.waitFor(t, 2)
+		rp := b.call(t, "acme", "POST", "/v1/webhooks/"+sub.ID+"/deliveries/"+log.Items[0].ID+"/replay", nil)
+		require.Equal(t, http.StatusAccepted, rp.Status, "%s", rp.Body)
+		evs = r.waitFor(t, 3)
+		require.Equal(t, "test", evs[1].Type)
+		require.Equal(t, evs[0].ID, evs[2].ID, "a replay resends the same event id, so receivers can deduplicate")
+
+		// Unsubscribed: nothing more arrives for new orders.
+		require.Equal(t, http.StatusNoContent, b.call(t, "acme", "DELETE", "/v1/webhooks/"+sub.ID, nil).Status)
+		require.Equal(t, http.StatusCreated, b.call(t, "acme", "POST", "/v1/orders", order("PO-W2"), "Idempotency-Key", "k2").Status)
+		require.Equal(t, http.StatusNotFound, b.call(t, "acme", "GET", "/v1/webhooks/"+sub.ID+"/deliveries", nil).Status)
+		require.Len(t, r.events(), 3)
 	})
-	require.Equal(t, 1, log.Items[0].Attempts)
-
-	// Test-send, then replay of the delivered event.
-	ts := b.call(t, "acme", "POST", "/v1/webhooks/"+sub.ID+"/test", nil)
-	require.Equal(t, http.StatusAccepted, ts.Status, "%s", ts.Body)
-	r.waitFor(t, 2)
-	rp := b.call(t, "acme", "POST", "/v1/webhooks/"+sub.ID+"/deliveries/"+log.Items[0].ID+"/replay", nil)
-	require.Equal(t, http.StatusAccepted, rp.Status, "%s", rp.Body)
-	evs = r.waitFor(t, 3)
-	require.Equal(t, "test", evs[1].Type)
-	require.Equal(t, evs[0].ID, evs[2].ID, "a replay resends the same event id, so receivers can deduplicate")
-
-	// Unsubscribed: nothing more arrives for new orders.
-	require.Equal(t, http.StatusNoContent, b.call(t, "acme", "DELETE", "/v1/webhooks/"+sub.ID, nil).Status)
-	require.Equal(t, http.StatusCreated, b.call(t, "acme", "POST", "/v1/orders", order("PO-W2"), "Idempotency-Key", "k2").Status)
-	require.Equal(t, http.StatusNotFound, b.call(t, "acme", "GET", "/v1/webhooks/"+sub.ID+"/deliveries", nil).Status)
-	require.Len(t, r.events(), 3)
 }
 
 func TestWebhookRetriedThenDeadThenReplayed(t *testing.T) {
