@@ -96,6 +96,21 @@ type Node struct {
 	Usage     byte        // 'M' or 'O'
 	Max       int         // maximum use (segment) or repeat (loop); 0 means unbounded
 	NotUsed   bool        // a partner guide forbids it
+
+	key uint32 // segKey(SegmentID), for fast matching
+}
+
+// segKey packs a segment id of up to three bytes into an integer; longer ids get a key no node
+// has.
+func segKey[T string | []byte](id T) uint32 {
+	if len(id) > 3 || len(id) == 0 {
+		return 1 << 31
+	}
+	var k uint32
+	for i := 0; i < len(id); i++ {
+		k = k<<8 | uint32(id[i])
+	}
+	return k
 }
 
 // Loop is a loop of a transaction set; the root loop holds the whole set, ST to SE.
@@ -574,7 +589,7 @@ func parseSet(file, text string, d *directory) (*Schema, error) {
 			}
 			lp := &Loop{ID: t[1]}
 			parent := stack[len(stack)-1]
-			parent.Children = append(parent.Children, &Node{SegmentID: t[1], Loop: lp, Usage: us[0], Max: mx})
+			parent.Children = append(parent.Children, &Node{SegmentID: t[1], Loop: lp, Usage: us[0], Max: mx, key: segKey(t[1])})
 			stack = append(stack, lp)
 		case "end":
 			if len(stack) == 1 {
@@ -602,7 +617,7 @@ func parseSet(file, text string, d *directory) (*Schema, error) {
 				return nil, l.errf("bad max use %q", t[2])
 			}
 			parent := stack[len(stack)-1]
-			parent.Children = append(parent.Children, &Node{SegmentID: t[0], Segment: sd, Usage: us[0], Max: mx})
+			parent.Children = append(parent.Children, &Node{SegmentID: t[0], Segment: sd, Usage: us[0], Max: mx, key: segKey(t[0])})
 			s.inSet[t[0]] = true
 		}
 	}

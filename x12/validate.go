@@ -155,6 +155,7 @@ func (v *validator) pop() {
 
 func (v *validator) segment(seg Segment) {
 	id := seg.ID()
+	key := segKey(id)
 	depth, idx := -1, -1
 	tdepth, tidx := -1, -1 // a full position, used when nothing better is found
 	for d := len(v.frames) - 1; d >= 0 && depth < 0; d-- {
@@ -168,7 +169,7 @@ func (v *validator) segment(seg Segment) {
 		}
 		for i := start; i < len(f.loop.Children); i++ {
 			n := f.loop.Children[i]
-			if n.SegmentID != string(id) {
+			if n.key != key && (n.key != 0 || n.SegmentID != string(id)) { // key 0: a Node built by hand
 				continue
 			}
 			if tdepth < 0 {
