@@ -44,7 +44,7 @@ func backends() []string {
 
 // setup runs a real hub (SQLite, or PostgreSQL) with the dashboard on a loopback port, an
 // in-memory ERP and the operators ann (viewer), olga (operator) and adam (admin).
-func setup(t *testing.T, backend string) *bundle {
+func setup(t testing.TB, backend string) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	var st *app.Storage
