@@ -121,7 +121,7 @@ next to the current one, and send the certificate to the partners ahead of the d
 				soon := 0
 				type row struct {
 					file, subject, serial string
-					nb, na               time.Time
+					nb, na                time.Time
 				}
 				var rows []row
 				for _, f := range files {
