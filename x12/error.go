@@ -23,7 +23,7 @@ const (
 // Positions are 1-based; 0 means "not applicable".
 type Error struct {
 	Level              Level
-	Offset             int64  // byte offset of the segment in the input (after any BOM)
+	Offset             int64  // byte offset of the segment in the input (a BOM counts)
 	SegmentPosition    int    // position of the segment in its transaction set (ST = 1), or in the file for envelope segments
 	SegmentID          string // e.g. "BEG"
 	LoopID             string // the loop the segment belongs to, when known
