@@ -76,3 +76,30 @@ func TestSFTPMailboxWrongKeyRefused(t *testing.T) {
 	_, err := tryClient(b, "globex", b.hanseKey)
 	require.Error(t, err)
 }
+
+// A connection dropped in the middle of an upload leaves a ".partial" file that is never taken:
+// nothing reaches the hub, and the partner's next complete upload is processed.
+func TestSFTPDroppedUploadNotStored(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", options{})
+	c, nc := b.sftpClient(t, "globex", b.globexKey)
+	f, err := c.Create("/in/po-half.json")
+	require.NoError(t, err)
+	full := orderJSON("HALF-1")
+	_, err = f.Write(full[:len(full)/2])
+	require.NoError(t, err)
+	nc.Close() // the line drops before the partner closes the file
+	in := filepath.Join(b.dir, "sftp", "globex", "in")
+	require.Eventually(t, func() bool {
+		entries, _ := os.ReadDir(in)
+		return len(entries) == 1 && entries[0].Name() == "po-half.json.partial"
+	}, 5*time.Second, 10*time.Millisecond)
+	_, err = b.ch.Mailbox().Sweep(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, b.messages(t, "globex"), "a partial file is never stored")
+
+	c2, _ := b.sftpClient(t, "globex", b.globexKey)
+	put(t, c2, "/in/po-half.json", full)
+	b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "HALF-1") == waybill.OrderAccepted })
+	require.Len(t, b.messages(t, "globex"), 1)
+}
