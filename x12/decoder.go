@@ -173,6 +173,9 @@ func (d *Decoder) step() error {
 		if err == io.EOF {
 			d.takeWarnings()
 			d.closeAll(d.r.base+int64(d.r.start), "the input ended")
+			if d.segPos == 0 && len(d.errs) == 0 {
+				d.addErr(&Error{Level: LevelFile, Message: "the input is empty: no X12 interchange in it", wrapped: ErrNotX12})
+			}
 			d.done = true
 			return nil
 		}

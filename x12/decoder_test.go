@@ -101,6 +101,16 @@ func TestDecoderEnvelopeChecks(t *testing.T) {
 	}
 }
 
+func TestDecoderEmptyInput(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"", " \r\n\t", "\ufeff"} {
+		got := decodeAll(t, in)
+		if len(got.errs) != 1 || got.errs[0].Level != LevelFile {
+			t.Errorf("%q: errors %v, want one file-level error", in, got.errs)
+		}
+	}
+}
+
 func TestDecoderEventsAndTA1(t *testing.T) {
 	t.Parallel()
 	in := strings.Replace(interchange("PO", "BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**UP*1"), "GS*PO", "TA1*000000009*240101*1200*R*022~\nGS*PO", 1)
