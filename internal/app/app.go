@@ -165,6 +165,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.routes()
 	mountPortal(a)
 	mountOperations(a)
+	if err := mountEDI(ctx, a); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
