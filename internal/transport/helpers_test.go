@@ -130,6 +130,7 @@ type options struct {
 	as2       func(*partner.AS2)
 	profiles  func(b *bundle) []transport.PartnerTransport
 	cfg       func(*transport.Config)
+	sqliteDir string // an existing SQLite data directory (a hub that was killed); default a new one
 }
 
 const hanseMapping = `name: hanse-orders-v1
@@ -152,7 +153,11 @@ func setup(t *testing.T, backend string, opt options) *bundle {
 	var st *app.Storage
 	switch backend {
 	case "sqlite":
-		be, err := sqlite.Open(ctx, t.TempDir())
+		d := opt.sqliteDir
+		if d == "" {
+			d = t.TempDir()
+		}
+		be, err := sqlite.Open(ctx, d)
 		require.NoError(t, err)
 		st = app.StorageFor(be)
 	case "postgres":
@@ -385,4 +390,8 @@ func tryClient(b *bundle, user string, key ssh.Signer) (*pkgsftp.Client, error) 
 		return nil, err
 	}
 	return pkgsftp.NewClient(cc)
+}
+
+func storeFilter(partnerID string) store.OrderFilter {
+	return store.OrderFilter{Partner: partnerID, Limit: 100000}
 }
