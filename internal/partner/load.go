@@ -140,23 +140,38 @@ func Parse(file string, data []byte) (*Profile, Errors) {
 	}
 	p.file = file
 	// Secrets must come from the environment: a literal in the file is refused.
-	if t := p.Transport.SFTP; t != nil && t.Remote != nil && t.Remote.Password != "" && !secretFromEnv(data, "password") {
+	if t := p.Transport.SFTP; t != nil && t.Remote != nil && t.Remote.Password != "" && !secretFromEnv(data, "transport", "sftp", "remote", "password") {
 		errs = append(errs, &FieldError{File: file, Field: "transport.sftp.remote.password", Msg: "must be given as ${ENV}, not written in the file"})
 	}
 	errs = append(errs, p.Validate()...)
 	return &p, errs
 }
 
-// secretFromEnv reports whether every occurrence of key in the raw file takes its value from ${...}.
-func secretFromEnv(raw []byte, key string) bool {
-	re := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(key) + `\s*:\s*(.*)$`)
-	for _, m := range re.FindAllSubmatch(raw, -1) {
-		v := strings.Trim(strings.TrimSpace(string(m[1])), `"'`)
-		if v != "" && !strings.HasPrefix(v, "${") {
-			return false
-		}
+// secretFromEnv reports whether the value at path in the raw (unexpanded) YAML is absent or
+// taken from the environment (${VAR}).
+func secretFromEnv(raw []byte, path ...string) bool {
+	var doc yaml.Node
+	if yaml.Unmarshal(raw, &doc) != nil || len(doc.Content) == 0 {
+		return true
 	}
-	return true
+	n := doc.Content[0]
+	for _, key := range path {
+		if n.Kind != yaml.MappingNode {
+			return true
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return true
+		}
+		n = next
+	}
+	v := strings.TrimSpace(n.Value)
+	return v == "" || strings.HasPrefix(v, "${")
 }
 
 var (

@@ -105,7 +105,7 @@ type AckPolicy struct {
 
 // Validation says what to do with orders that fail checks against the partner's agreement.
 type Validation struct {
-	UnknownItem   Action `yaml:"unknown_item,omitempty"`   // reject_line (default), reject, hold
+	UnknownItem   Action `yaml:"unknown_item,omitempty"`    // reject_line (default), reject, hold
 	UnknownShipTo Action `yaml:"unknown_ship_to,omitempty"` // hold (default), reject
 	InvalidUOM    Action `yaml:"invalid_uom,omitempty"`     // reject_line (default), reject, hold
 	PriceMismatch Action `yaml:"price_mismatch,omitempty"`  // hold (default), reject, accept
