@@ -207,3 +207,30 @@ func TestSampleBroken997(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateConcurrent shares one catalog, schema and guide between goroutines (run with -race).
+func TestValidateConcurrent(t *testing.T) {
+	t.Parallel()
+	g, err := ParseGuide("g", "guide 004010 850\ncodes BEG 02 NE\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, _ := readSets(t, interchange("PO", "BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**UP*1"))
+	c := NewCatalog(os.DirFS("testdata/schema"))
+	done := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			s, err := c.Schema("004010", "850")
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- codes(Validate(sets[0], s, g))
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != "BEG@2.2=I6" {
+			t.Errorf("got %q", got)
+		}
+	}
+}
