@@ -73,7 +73,7 @@ type Decoder struct {
 	maxSet  int
 	maxErrs int
 
-	seenISA map[string]struct{}
+	seenISA map[string]*ctlSet // per sender and receiver
 	seenGS  map[string]struct{}
 	seenST  ctlSet
 
@@ -89,8 +89,9 @@ type DecoderOption func(*Decoder)
 // still counted and checked, but only its first segments are kept and it is marked Truncated.
 func WithMaxSetSize(n int) DecoderOption { return func(d *Decoder) { d.maxSet = n } }
 
-// WithMaxErrors bounds the errors kept by [Decoder.Errors] (default 10000); the errors attached
-// to interchanges, groups and sets are not bounded.
+// WithMaxErrors bounds the errors kept by [Decoder.Errors] and the warnings kept by
+// [Decoder.Warnings] (default 10000 each); those attached to interchanges, groups and sets are
+// not bounded.
 func WithMaxErrors(n int) DecoderOption { return func(d *Decoder) { d.maxErrs = n } }
 
 // WithStrict makes the decoder report as errors what it otherwise tolerates with a warning:
@@ -109,7 +110,7 @@ func WithReaderOptions(opts ...ReaderOption) DecoderOption {
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader, opts ...DecoderOption) *Decoder {
 	d := &Decoder{r: NewReader(r), maxSet: 64 << 20, maxErrs: 10000,
-		seenISA: map[string]struct{}{}, seenGS: map[string]struct{}{}}
+		seenISA: map[string]*ctlSet{}, seenGS: map[string]struct{}{}}
 	for _, o := range opts {
 		o(d)
 	}
@@ -157,7 +158,9 @@ func (d *Decoder) addErr(e *Error) {
 
 func (d *Decoder) takeWarnings() {
 	for _, w := range d.r.TakeWarnings() {
-		d.warnings = append(d.warnings, w)
+		if len(d.warnings) < d.maxErrs {
+			d.warnings = append(d.warnings, w)
+		}
 		if d.ic != nil {
 			d.ic.Warnings = append(d.ic.Warnings, w)
 		}
@@ -345,12 +348,16 @@ func (d *Decoder) startInterchange(seg Segment) {
 	if len(ic.Time) != 4 || !validTime(ic.Time) {
 		bad(10, TA1BadTime, "the interchange time ISA10 %q is not a valid HHMM time", ic.Time)
 	}
-	key := ic.SenderQualifier + "/" + ic.SenderID + ">" + ic.ReceiverQualifier + "/" + ic.ReceiverID + "#" + ic.ControlNumber
-	if _, dup := d.seenISA[key]; dup {
+	pair := ic.SenderQualifier + "/" + ic.SenderID + ">" + ic.ReceiverQualifier + "/" + ic.ReceiverID
+	seen := d.seenISA[pair]
+	if seen == nil {
+		seen = &ctlSet{}
+		d.seenISA[pair] = seen
+	}
+	if !seen.add(ic.ControlNumber) {
 		bad(13, TA1DuplicateControl, "duplicate interchange control number %s from %s/%s to %s/%s in this input",
 			ic.ControlNumber, ic.SenderQualifier, ic.SenderID, ic.ReceiverQualifier, ic.ReceiverID)
 	}
-	d.seenISA[key] = struct{}{}
 	d.emit(Event{Kind: InterchangeStart, Interchange: ic})
 }
 
@@ -388,7 +395,9 @@ func (d *Decoder) mismatch(errs *[]*Error, level Level, seg Segment, code, forma
 		return
 	}
 	w := Warning{Offset: seg.Offset, SegmentID: seg.IDString(), Message: fmt.Sprintf(format, args...) + " (tolerated; an error in strict mode)"}
-	d.warnings = append(d.warnings, w)
+	if len(d.warnings) < d.maxErrs {
+		d.warnings = append(d.warnings, w)
+	}
 	if d.ic != nil {
 		d.ic.Warnings = append(d.ic.Warnings, w)
 	}

@@ -97,3 +97,29 @@ func TestMemory1GB(t *testing.T) {
 		t.Errorf("peak resident memory %d KB, want under 20 MB", hwm)
 	}
 }
+
+// TestMemoryManySmallInterchanges reads 200 MB of tiny interchanges (about 600,000): what the
+// decoder remembers for duplicate checks and warnings must not grow with their number.
+func TestMemoryManySmallInterchanges(t *testing.T) {
+	one := []byte(interchange("PO", "BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**UP*1"))
+	g := &genStream{tmpl: one, isaCtl: bytes.Index(one, []byte("*000000001*")) + 1,
+		ieaCtl: bytes.LastIndex(one, []byte("IEA*1*")) + 6, remaining: 200 << 20}
+	d := NewDecoder(g)
+	for {
+		_, err := d.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(d.Errors()) > 0 {
+		t.Fatal(d.Errors()[0])
+	}
+	hwm := vmHWM(t)
+	t.Logf("%d interchanges; peak RSS %d KB", g.n, hwm)
+	if hwm > 20<<10 {
+		t.Errorf("peak resident memory %d KB, want under 20 MB", hwm)
+	}
+}
