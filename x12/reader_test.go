@@ -110,6 +110,10 @@ func TestSegmentAccessors(t *testing.T) {
 	if s.Len() != 4 || string(s.Component(1, 2)) != "2" || s.Component(1, 4) != nil || s.Element(9) != nil {
 		t.Fatalf("accessors wrong: len %d comp %q", s.Len(), s.Component(1, 2))
 	}
+	r := NewSegment(DefaultDelimiters, "CTX", "A^B:2^C")
+	if reps := r.Repetitions(1); len(reps) != 3 || string(reps[1]) != "B:2" {
+		t.Errorf("repetitions %q", reps)
+	}
 	if !bytes.Equal(s.Raw(), []byte("AK4*1:2:3*66**X")) {
 		t.Fatalf("raw %q", s.Raw())
 	}

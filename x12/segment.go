@@ -116,5 +116,15 @@ func (s Segment) Component(i, j int) []byte {
 	}
 }
 
+// Repetitions returns the repetitions of element i (split at the repetition separator; the
+// element alone when the interchange has none). The slices alias the segment.
+func (s Segment) Repetitions(i int) [][]byte {
+	e := s.Element(i)
+	if e == nil {
+		return nil
+	}
+	return Split(e, s.Delimiters.Repetition)
+}
+
 // String renders the segment with its own delimiters, without the terminator.
 func (s Segment) String() string { return string(s.data) }

@@ -60,11 +60,22 @@ func (w *Writer) Composite(parts ...string) string {
 	return strings.Join(parts, string(w.d.Component))
 }
 
+// ErrDelimiterInData is wrapped by the error WriteSegment returns when a value holds the element
+// separator or the segment terminator, which would corrupt the interchange.
+var ErrDelimiterInData = errors.New("x12: value contains a delimiter")
+
 // WriteSegment writes one segment; trailing empty elements are dropped. Inside a set it is
-// counted for SE01.
+// counted for SE01. Values may hold the component and repetition separators (composites and
+// repeated elements, see [Writer.Composite]) but not the element separator or the segment
+// terminator.
 func (w *Writer) WriteSegment(id string, elements ...string) error {
 	for len(elements) > 0 && elements[len(elements)-1] == "" {
 		elements = elements[:len(elements)-1]
+	}
+	for i, e := range elements {
+		if strings.IndexByte(e, w.d.Element) >= 0 || strings.IndexByte(e, w.d.Segment) >= 0 {
+			return fmt.Errorf("%w: %s%02d %q", ErrDelimiterInData, id, i+1, e)
+		}
 	}
 	b := append(w.buf[:0], id...)
 	for _, e := range elements {

@@ -3,6 +3,7 @@ package x12
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -72,6 +73,9 @@ func TestWriterEnvelopes(t *testing.T) {
 	}
 	if err := w.EndSet(); err == nil {
 		t.Error("EndSet outside a set succeeded")
+	}
+	if err := w.WriteSegment("REF", "DP", "A~B"); !errors.Is(err, ErrDelimiterInData) {
+		t.Errorf("a terminator inside a value: got %v", err)
 	}
 }
 
