@@ -191,7 +191,7 @@ func writeAck(w *Writer, a *GroupAck, control string, x999 bool) error {
 				if x999 && el.RepetitionPosition > 0 {
 					rep = strconv.Itoa(el.RepetitionPosition)
 				}
-				bad := el.Value
+				bad := w.clean(el.Value)
 				if len(bad) > 99 {
 					bad = bad[:99]
 				}

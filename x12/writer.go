@@ -214,6 +214,17 @@ func (w *Writer) EndSet() error {
 	return err
 }
 
+// clean drops the writer's delimiters from a value copied from elsewhere (a copy of bad data).
+func (w *Writer) clean(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x80 && (byte(r) == w.d.Element || byte(r) == w.d.Segment || byte(r) == w.d.Component ||
+			(w.d.Repetition != 0 && byte(r) == w.d.Repetition)) {
+			return -1
+		}
+		return r
+	}, v)
+}
+
 // Flush writes buffered data to the underlying writer.
 func (w *Writer) Flush() error {
 	if w.err != nil {
