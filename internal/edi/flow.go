@@ -208,6 +208,11 @@ func (f *Flow) record(ctx context.Context, tx *store.Tx, msg *store.Message, p *
 		if err := f.h.RecordOrder(ctx, tx, msg, hp, o, w.checked.Verdict); err != nil {
 			return err
 		}
+		if _, err := tx.Order(ctx, o.ID); errors.Is(err, store.ErrNotFound) {
+			continue // refused as a duplicate PO by the partner's policy; the audit trail says so
+		} else if err != nil {
+			return err
+		}
 		d, _ := json.Marshal(detail{Rejected: w.checked.Rejected, Original: w.checked.Original})
 		ic := w.group.Header.Interchange
 		m, _ := f.Mapping(p.ID, "850", partner.Inbound)

@@ -321,3 +321,17 @@ func TestSamePOFromEDIAndPortal(t *testing.T) {
 		require.True(t, found, "the duplicate is in the audit trail")
 	})
 }
+
+func TestPriceMismatchRejectedByPolicy(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		b := setup(t, backend)
+		in := strings.Replace(string(read(t, "globex_850.x12")), "PO1|2|2|EA|5.00", "PO1|2|2|EA|4.99", 1)
+		b.receive(t, "globex", []byte(in))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("855")) == 1 && len(b.out.byDoc("999")) == 1 })
+		rec := b.order(t, "G-5001")
+		require.Equal(t, waybill.OrderRejected, rec.Order.State)
+		require.Zero(t, b.erp.Stats().Orders, "a rejected order never reaches the ERP")
+		golden(t, "globex_price_rejected_855.golden", b.out.byDoc("855")[0].Payload)
+	})
+}
