@@ -188,3 +188,24 @@ func readAll(t *testing.T, resp *http.Response) string {
 	require.NoError(t, err)
 	return string(data)
 }
+
+// Every AS2 certificate (ours and the partner's) is exported with its time to expiry.
+func TestAS2CertificateExpiryMetric(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", options{})
+	resp, err := http.Get(b.hubURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body := readAll(t, resp)
+	var lines []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, "waybill_as2_certificate_expiry_seconds{") {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 2, body)
+	require.Contains(t, strings.Join(lines, "\n"), `ours="true",partner=""`)
+	require.Contains(t, strings.Join(lines, "\n"), `ours="false",partner="acme"`)
+	require.Len(t, b.ch.CertExpiries(), 2)
+	require.Greater(t, b.ch.CertExpiries()[0].Remaining(time.Now()), 300*24*time.Hour)
+}
