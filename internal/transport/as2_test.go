@@ -2,8 +2,13 @@ package transport_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +213,28 @@ func TestAS2CertificateExpiryMetric(t *testing.T) {
 	require.Contains(t, strings.Join(lines, "\n"), `ours="false",partner="acme"`)
 	require.Len(t, b.ch.CertExpiries(), 2)
 	require.Greater(t, b.ch.CertExpiries()[0].Remaining(time.Now()), 300*24*time.Hour)
+}
+
+// A partner whose certificate in our profile has expired is refused (authentication-failed),
+// and nothing is stored; a rollover to its new certificate (ReloadAS2) lets it through at once.
+func TestAS2ExpiredPartnerCertificate(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", options{})
+	key := b.acme.st.Certs[0].Key
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(42), Subject: b.acme.cert.Subject, NotBefore: time.Now().Add(-2 * 365 * 24 * time.Hour),
+		NotAfter: time.Now().Add(-24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	require.NoError(t, err)
+	writeFile(t, filepath.Join(b.dir, "acme-expired.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	rebuild(t, b, func(a *partner.AS2) { a.CertFiles = []string{"acme-expired.crt"} })
+	out := waybill.OutboundMessage{ID: "exp-1", Partner: "hub", DocType: "order-json", Payload: orderJSON("EXP-1")}
+	_, err = b.acmeSender.Send(context.Background(), out)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "authentication-failed")
+	require.Empty(t, b.messages(t, "acme"))
+
+	rebuild(t, b, func(a *partner.AS2) { a.CertFiles = []string{"acme-expired.crt", "acme-as2.crt"} })
+	_, err = b.acmeSender.Send(context.Background(), out)
+	require.NoError(t, err)
+	require.Len(t, b.messages(t, "acme"), 1)
 }
