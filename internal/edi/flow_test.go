@@ -335,3 +335,29 @@ func TestPriceMismatchRejectedByPolicy(t *testing.T) {
 		golden(t, "globex_price_rejected_855.golden", b.out.byDoc("855")[0].Payload)
 	})
 }
+
+func TestDemoTraffic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, err := sqlite.Open(ctx, t.TempDir())
+	require.NoError(t, err)
+	cfg := config.Default()
+	cfg.Listen = ""
+	cfg.Pipeline.PollInterval = 10 * time.Millisecond
+	erp := memerp.New(false)
+	a, err := app.New(ctx, cfg, app.Options{Storage: app.StorageFor(b), ERP: erp,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	require.NoError(t, err)
+	out := t.TempDir()
+	flow, err := edi.InstallDemo(a.Hub, a.Log, out)
+	require.NoError(t, err)
+	require.NoError(t, a.Start(ctx))
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	var buf bytes.Buffer
+	require.NoError(t, flow.DemoTraffic(ctx, &buf))
+	s := buf.String()
+	t.Log(s)
+	for _, want := range []string{"997 sent to acme", "999 sent to globex", "855 sent to acme", "855 sent to globex", "PO PO-1001 accepted, 2 lines → sale order S0000", "PO G-5001 accepted, 2 lines"} {
+		require.Contains(t, s, want)
+	}
+}
