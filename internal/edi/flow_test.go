@@ -71,7 +71,7 @@ func backends() []string {
 	return out
 }
 
-func setup(t *testing.T, backend string) *bundle {
+func setup(t testing.TB, backend string) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	var st *app.Storage
@@ -116,14 +116,14 @@ func setup(t *testing.T, backend string) *bundle {
 	return &bundle{app: a, erp: erp, db: a.Storage.DB, out: out}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 
-func (b *bundle) eventually(t *testing.T, timeout time.Duration, cond func() bool) {
+func (b *bundle) eventually(t testing.TB, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	events, cancel := b.app.Queue.Subscribe()
 	defer cancel()
@@ -140,7 +140,7 @@ func (b *bundle) eventually(t *testing.T, timeout time.Duration, cond func() boo
 	}
 }
 
-func (b *bundle) receive(t *testing.T, partnerID string, payload []byte) waybill.Receipt {
+func (b *bundle) receive(t testing.TB, partnerID string, payload []byte) waybill.Receipt {
 	t.Helper()
 	rc, err := b.app.Hub.Receive(context.Background(), waybill.InboundMessage{Channel: waybill.ChannelAS2, Partner: partnerID, Payload: payload})
 	require.NoError(t, err)
