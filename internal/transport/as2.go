@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -82,7 +83,11 @@ func as2Partner(pt PartnerTransport) (*as2.Partner, error) {
 		return nil, fmt.Errorf("%s.require_encrypted: needs encrypt: true (encryption is required in both directions)", where)
 	}
 	for i, f := range a.CertFiles {
-		certs, err := LoadCertificates(pt.path(f))
+		data, err := pt.readFile(f)
+		var certs []*x509.Certificate
+		if err == nil {
+			certs, err = ParseCertificates(f, data)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s.cert_files[%d]: %w", where, i, err)
 		}

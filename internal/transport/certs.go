@@ -24,6 +24,11 @@ func LoadCertificates(file string) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseCertificates(file, data)
+}
+
+// ParseCertificates reads every certificate of PEM data; file names it in errors.
+func ParseCertificates(file string, data []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	for {
 		var b *pem.Block
@@ -158,6 +163,10 @@ func LoadSSHSigner(file string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseSSHSigner(file, data)
+}
+
+func parseSSHSigner(file string, data []byte) (ssh.Signer, error) {
 	s, err := ssh.ParsePrivateKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)

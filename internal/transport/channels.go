@@ -232,26 +232,3 @@ func (c *Channels) Pollers() []*sftp.Poller { return c.pollers }
 
 // AS2Sender returns the AS2 sender (nil without an AS2 station).
 func (c *Channels) AS2Sender() *as2.Sender { return c.sender }
-
-// OutboundChannel returns the channel outbound documents for partner go over: the profile's
-// outbound setting, else the first configured of as2, sftp, folder. ok is false when the partner
-// has no outbound channel.
-func (c *Channels) OutboundChannel(partner string) (waybill.Channel, bool) {
-	p, found := c.partners[partner]
-	if !found {
-		return "", false
-	}
-	t := p.Transport
-	if t.Outbound != "" {
-		return waybill.Channel(t.Outbound), true
-	}
-	switch {
-	case t.AS2 != nil && t.AS2.URL != "":
-		return waybill.ChannelAS2, true
-	case t.SFTP != nil:
-		return waybill.ChannelSFTP, true
-	case t.Folder != nil && t.Folder.OutDir != "":
-		return waybill.ChannelFolder, true
-	}
-	return "", false
-}

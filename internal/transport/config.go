@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -188,15 +189,43 @@ func joinLines(ss []string) string {
 type PartnerTransport struct {
 	ID        string
 	Transport partner.Transport
-	// Dir is the profile's directory: relative file names in the profile (certificates, keys,
-	// authorized keys, CSV mappings, folders) are relative to it.
+	// Dir is the profile's directory: relative names of files the profile refers to
+	// (certificates, keys, authorized keys, CSV mappings) are relative to it. Folders (folder.dir,
+	// archive_dir, out_dir) are used as written: relative ones are relative to the working
+	// directory, as the sample profiles' ${WAYBILL_DATA:waybill-data}/folder/... expect.
 	Dir string
+	// ReadFile, when set, reads those relative file names instead of Dir (profiles embedded in
+	// the binary); absolute names are always read from disk.
+	ReadFile func(name string) ([]byte, error)
 }
 
-// path resolves a file name of the profile.
+// readFile reads a file the profile names.
+func (p PartnerTransport) readFile(name string) ([]byte, error) {
+	if !filepath.IsAbs(name) && p.ReadFile != nil {
+		return p.ReadFile(name)
+	}
+	return os.ReadFile(p.path(name))
+}
+
+// path resolves a file name of the profile on disk.
 func (p PartnerTransport) path(name string) string {
 	if name == "" || filepath.IsAbs(name) {
 		return name
 	}
 	return filepath.Join(p.Dir, name)
+}
+
+// FromRegistry returns the transport section of every loaded partner profile, in id order, with
+// file names resolved against the profile's directory (or the registry's embedded files).
+func FromRegistry(reg *partner.Registry) []PartnerTransport {
+	var out []PartnerTransport
+	for _, id := range reg.IDs() {
+		p, ok := reg.Profile(id)
+		if !ok {
+			continue
+		}
+		out = append(out, PartnerTransport{ID: p.ID, Transport: p.Transport, Dir: filepath.Dir(p.File()),
+			ReadFile: func(name string) ([]byte, error) { return reg.ReadFile(p, name) }})
+	}
+	return out
 }

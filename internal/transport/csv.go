@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/waybill-hub/waybill"
@@ -29,7 +28,7 @@ func (c *Channels) buildCSV() []error {
 			continue
 		}
 		file := pt.path(cv.MappingFile)
-		data, err := os.ReadFile(file)
+		data, err := pt.readFile(cv.MappingFile)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.mapping_file: %w", where, err))
 			continue

@@ -21,7 +21,7 @@ func (c *Channels) buildFolders() []error {
 			continue
 		}
 		if f.OutDir != "" {
-			c.outDirs[pt.ID] = pt.path(f.OutDir)
+			c.outDirs[pt.ID] = f.OutDir
 		}
 		if f.Dir == "" {
 			if f.OutDir == "" {
@@ -29,11 +29,11 @@ func (c *Channels) buildFolders() []error {
 			}
 			continue
 		}
-		archive := pt.path(f.ArchiveDir)
+		archive := f.ArchiveDir
 		if archive == "" {
 			archive = filepath.Join(c.cfg.Folder.ArchiveDir, pt.ID)
 		}
-		p := folder.Partner{ID: pt.ID, Dir: pt.path(f.Dir), ArchiveDir: archive, DocType: c.docType(pt), Pattern: f.Pattern}
+		p := folder.Partner{ID: pt.ID, Dir: f.Dir, ArchiveDir: archive, DocType: c.docType(pt), Pattern: f.Pattern}
 		if err := p.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("partner %s: transport.folder: %w", pt.ID, err))
 			continue

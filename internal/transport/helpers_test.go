@@ -214,7 +214,7 @@ func setup(t *testing.T, backend string, opt options) *bundle {
 		{ID: "globex", Dir: dir, Transport: partner.Transport{SFTP: &partner.SFTP{Mailbox: &partner.SFTPMailbox{AuthorizedKeysFile: "globex.pub"}}}},
 		{ID: "hanse", Dir: dir, Transport: partner.Transport{SFTP: &partner.SFTP{Mailbox: &partner.SFTPMailbox{AuthorizedKeysFile: "hanse.pub"}},
 			CSV: &partner.CSV{MappingFile: "hanse-orders.yaml", Policy: opt.csvPolicy}}},
-		{ID: "plant", Dir: dir, Transport: partner.Transport{Folder: &partner.Folder{Dir: "plant-in", OutDir: "plant-out"}}},
+		{ID: "plant", Dir: dir, Transport: partner.Transport{Folder: &partner.Folder{Dir: b.folderDir, OutDir: b.folderOut}}},
 		{ID: "webshop", Dir: dir, Transport: partner.Transport{HTTP: &partner.HTTPIntake{TokenHash: transport.TokenHash(b.httpToken)}}},
 	}
 	if opt.profiles != nil {

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"fmt"
-	"os"
 
 	"golang.org/x/crypto/ssh"
 
@@ -24,7 +23,7 @@ func (c *Channels) buildSFTP() []error {
 		if mb := s.Mailbox; mb != nil {
 			p := sftp.Partner{ID: pt.ID, PasswordHash: mb.PasswordHash, DocType: docType, Pieces: mb.Pieces}
 			if mb.AuthorizedKeysFile != "" {
-				data, err := os.ReadFile(pt.path(mb.AuthorizedKeysFile))
+				data, err := pt.readFile(mb.AuthorizedKeysFile)
 				if err == nil {
 					_, err = sftp.ParseAuthorizedKeys(data)
 				}
@@ -44,7 +43,11 @@ func (c *Channels) buildSFTP() []error {
 			rem := sftp.Remote{Partner: pt.ID, Addr: r.Addr, User: r.User, Password: r.Password, InDir: r.InDir, OutDir: r.OutDir,
 				ArchiveDir: r.ArchiveDir, Delete: r.Delete, DocType: docType, Pattern: r.Pattern}
 			if r.KeyFile != "" {
-				k, err := LoadSSHSigner(pt.path(r.KeyFile))
+				data, err := pt.readFile(r.KeyFile)
+				var k ssh.Signer
+				if err == nil {
+					k, err = parseSSHSigner(r.KeyFile, data)
+				}
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s.remote.key_file: %w", where, err))
 					continue
