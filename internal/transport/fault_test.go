@@ -105,8 +105,12 @@ func countAccepted(t *testing.T, b *bundle, partnerID string) int {
 //
 //	go test -tags fault -run Backlog -v ./internal/transport/
 func TestBacklogOnePartnerOthersWait(t *testing.T) {
+	forEachBackend(t, testBacklog)
+}
+
+func testBacklog(t *testing.T, backend string) {
 	const flood = 300
-	b := setup(t, "sqlite", options{})
+	b := setup(t, backend, options{})
 	b.erp.SetLatency(300 * time.Millisecond)
 	ctx := t.Context()
 	start := time.Now()
