@@ -141,6 +141,7 @@ func (c *Channels) onAsyncMDN(ctx context.Context, m as2.AsyncMDN) {
 	if m.MDN != nil && m.Meta[as2.MetaMDNMessageID] != "" {
 		refs = append(refs, m.Meta[as2.MetaMDNMessageID])
 	}
+	c.awaitSent(ctx, m.Pending.OutboundID)
 	err := c.hub.DB().InTx(ctx, func(tx *store.Tx) error {
 		msg, err := tx.Message(ctx, m.Pending.OutboundID)
 		if err != nil {
@@ -167,6 +168,27 @@ func (c *Channels) onAsyncMDN(ctx context.Context, m as2.AsyncMDN) {
 			"as2_message_id", m.Pending.MessageID, "error", err)
 	}
 }
+
+// awaitSent waits (up to asyncSettle) until the deliver job has recorded the message as sent: a
+// fast partner can post its asynchronous MDN before the job that sent the message has recorded
+// the send, and that record would otherwise overwrite the MDN's outcome.
+func (c *Channels) awaitSent(ctx context.Context, id string) {
+	deadline := time.Now().Add(asyncSettle)
+	for time.Now().Before(deadline) {
+		m, err := c.hub.DB().Message(ctx, id)
+		if err != nil || (m.State != store.MessageQueued && m.State != store.MessageReplayed) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// asyncSettle bounds awaitSent.
+const asyncSettle = 10 * time.Second
 
 // deadDelivery turns an outbound message whose delivery failed after the deliver job finished (a
 // bad or missing asynchronous MDN) into a dead letter of that job, so that an operator's replay
