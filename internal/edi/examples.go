@@ -137,29 +137,39 @@ func (m *Mapping) RenderJSON(in []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// lineDiff is a longest-common-subsequence line diff: "  " kept, "- " only in want, "+ " only in
+// got. Inputs are mapping outputs (hundreds of lines), so the quadratic table is fine.
 func lineDiff(want, got string) string {
 	if want == got {
 		return ""
 	}
 	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	lcs := make([][]int, len(w)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(g)+1)
+	}
+	for i := len(w) - 1; i >= 0; i-- {
+		for j := len(g) - 1; j >= 0; j-- {
+			if w[i] == g[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
 	var b strings.Builder
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a == c {
-			fmt.Fprintf(&b, "  %s\n", a)
-			continue
-		}
-		if i < len(w) {
-			fmt.Fprintf(&b, "- %s\n", a)
-		}
-		if i < len(g) {
-			fmt.Fprintf(&b, "+ %s\n", c)
+	i, j := 0, 0
+	for i < len(w) || j < len(g) {
+		switch {
+		case i < len(w) && j < len(g) && w[i] == g[j]:
+			fmt.Fprintf(&b, "  %s\n", w[i])
+			i, j = i+1, j+1
+		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintf(&b, "+ %s\n", g[j])
+			j++
+		default:
+			fmt.Fprintf(&b, "- %s\n", w[i])
+			i++
 		}
 	}
 	return b.String()
