@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,31 @@ func ExerciseTransport(t *testing.T, open Opener) {
 	t.Run("PendingMDNs", func(t *testing.T) { t.Parallel(); testPendingMDNs(t, open(t)) })
 	t.Run("PendingMDNTakenOnce", func(t *testing.T) { t.Parallel(); testPendingMDNTakenOnce(t, open(t)) })
 	t.Run("RawArchive", func(t *testing.T) { t.Parallel(); testRawArchive(t, open(t)) })
+	t.Run("PartnerBacklog", func(t *testing.T) { t.Parallel(); testPartnerBacklog(t, open(t)) })
+}
+
+func testPartnerBacklog(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	for i := range 5 {
+		insert(t, db, newMessage("busy", fmt.Sprintf("p%d", i)))
+	}
+	done := newMessage("busy", "processed")
+	done.State = store.MessageProcessed
+	insert(t, db, done)
+	insert(t, db, newMessage("quiet", "q"))
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		m, o, err := tx.PartnerBacklog(ctx, "busy", 3)
+		require.NoError(t, err)
+		require.Equal(t, 3, m, "counted up to the limit")
+		require.Zero(t, o)
+		m, _, err = tx.PartnerBacklog(ctx, "busy", 100)
+		require.NoError(t, err)
+		require.Equal(t, 5, m)
+		m, _, err = tx.PartnerBacklog(ctx, "quiet", 100)
+		require.NoError(t, err)
+		require.Equal(t, 1, m)
+		return nil
+	}))
 }
 
 func testPendingMDNs(t *testing.T, db *store.DB) {
