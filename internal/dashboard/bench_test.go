@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill-hub/waybill/internal/config"
 	"github.com/waybill-hub/waybill/internal/store"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkPages(b *testing.B) {
 	}
 	for _, be := range backends() {
 		b.Run(be, func(b *testing.B) {
-			bb := setup(b, be)
+			bb := setupWith(b, be, func(c *config.Config) { c.Pipeline = config.Default().Pipeline })
 			start := time.Now()
 			generate(b, bb.db, n)
 			b.Logf("%s: generated %d messages in %s", be, n, time.Since(start).Round(time.Second))
@@ -133,6 +134,14 @@ func generate(b *testing.B, db *store.DB, n int) {
 			b.Fatalf("generating: %v\n%s", err, q)
 		}
 		b.Logf("%s rows in %s", strings.Fields(q)[2], time.Since(s).Round(time.Millisecond))
+	}
+	// The generated audit records count as sealed, as a long-running hub's would be: otherwise
+	// the sealer would spend the benchmark chaining a million records on the same database.
+	if _, err := be.Exec(ctx, `UPDATE audit_log SET hash = 'generated'`); err != nil {
+		b.Fatalf("sealing: %v", err)
+	}
+	if _, err := be.Exec(ctx, `UPDATE audit_head SET seq = (SELECT MAX(seq) FROM audit_log), hash = 'generated' WHERE id = 1`); err != nil {
+		b.Fatalf("sealing: %v", err)
 	}
 	if _, err := be.Exec(ctx, "ANALYZE"); err != nil {
 		b.Fatalf("analyze: %v", err)

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/waybill-hub/waybill"
@@ -22,15 +23,16 @@ var shipPending = []waybill.OrderState{waybill.OrderAccepted, waybill.OrderAlloc
 
 // Bounds on the documents the page decodes, so that it stays fast with a large backlog.
 const (
-	lateScanLimit = 2000 // orders awaiting shipment checked against their requested ship date
-	fillSample    = 500  // most recent accepted orders whose lines give the fill rate
+	lateScanLimit    = 2000  // orders awaiting shipment checked against their requested ship date
+	fillSample       = 500   // most recent accepted orders whose lines give the fill rate
+	turnaroundSample = 20000 // most recent acceptances the turnaround is computed from
 )
 
 // PartnerHealth is one row of the business health table.
 type PartnerHealth struct {
 	Partner         string
 	Received        int64         // orders created in the range
-	Accepted        int64         // orders that reached accepted in the range
+	Accepted        int64         // of those, accepted by the ERP (whatever state they reached since)
 	TurnaroundAvg   time.Duration // received → accepted (the 855 follows acceptance)
 	TurnaroundP95   time.Duration
 	OnHold          int64 // orders on hold now
@@ -66,6 +68,7 @@ type Business struct {
 	VolumeChart  template.HTML
 	LatencyChart template.HTML
 	FillNote     string
+	Sampled      bool // turnaround computed from the most recent turnaroundSample acceptances only
 	Elapsed      time.Duration
 }
 
@@ -139,18 +142,25 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 	for _, c := range created {
 		r := row(c.Partner)
 		r.Received += c.Count
-		if c.State == waybill.OrderRejected {
+		switch c.State {
+		case waybill.OrderRejected:
 			r.Rejected += c.Count
+		case waybill.OrderAccepted, waybill.OrderAllocated, waybill.OrderFulfilled, waybill.OrderShipped, waybill.OrderInvoiced,
+			waybill.OrderClosed:
+			r.Accepted += c.Count
 		}
 	}
 
-	accepted, err := db.OrdersReached(ctx, waybill.OrderAccepted, from, to, 20000)
+	// Turnaround from the most recent acceptances in the range (all of them unless there are
+	// more than turnaroundSample).
+	accepted, err := db.OrdersReached(ctx, waybill.OrderAccepted, from, to, turnaroundSample)
 	if err != nil {
 		return nil, err
 	}
+	b.Sampled = len(accepted) == turnaroundSample
 	turn := map[string][]time.Duration{}
 	for _, a := range accepted {
-		row(a.Partner).Accepted++
+		row(a.Partner)
 		turn[a.Partner] = append(turn[a.Partner], a.At.Sub(a.CreatedAt))
 	}
 	for p, ds := range turn {
@@ -252,15 +262,13 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 
 // lateShipments counts accepted, unshipped orders whose requested ship date has passed.
 func (s *Server) lateShipments(ctx context.Context, now time.Time, row func(string) *PartnerHealth) error {
-	for _, st := range shipPending {
-		recs, err := s.cfg.DB.Orders(ctx, store.OrderFilter{State: st, Limit: lateScanLimit})
-		if err != nil {
-			return err
-		}
-		for _, rec := range recs {
-			if o := rec.Order; !o.RequestedShip.IsZero() && o.RequestedShip.Before(now) {
-				row(o.Partner).Late++
-			}
+	dates, err := s.cfg.DB.ShipDates(ctx, shipPending, lateScanLimit)
+	if err != nil {
+		return err
+	}
+	for _, d := range dates {
+		if !d.Requested.IsZero() && d.Requested.Before(now) {
+			row(d.Partner).Late++
 		}
 	}
 	return nil
@@ -269,13 +277,17 @@ func (s *Server) lateShipments(ctx context.Context, now time.Time, row func(stri
 // fillRate sums ordered and accepted quantities over the most recent accepted orders.
 func (s *Server) fillRate(ctx context.Context, accepted []store.Reached, row func(string) *PartnerHealth) error {
 	start := max(0, len(accepted)-fillSample)
+	ids := make([]string, 0, len(accepted)-start)
 	for _, a := range accepted[start:] {
-		rec, err := s.cfg.DB.Order(ctx, a.OrderID)
-		if err != nil {
-			continue
-		}
-		r := row(a.Partner)
-		for _, l := range rec.Order.Lines {
+		ids = append(ids, a.OrderID)
+	}
+	orders, err := s.cfg.DB.OrderDocs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, o := range orders {
+		r := row(o.Partner)
+		for _, l := range o.Lines {
 			ordered := l.Qty.Ordered
 			if ordered.IsZero() {
 				ordered = l.Quantity
@@ -294,15 +306,11 @@ func (s *Server) charts(ctx context.Context, b *Business, accepted []store.Reach
 	if b.To.Sub(from) < 14*24*time.Hour {
 		from = b.To.Add(-14 * 24 * time.Hour)
 	}
-	vol, err := s.cfg.DB.MessageVolume(ctx, store.Inbound, from, b.To, 24*time.Hour)
+	byDay, err := s.volume(ctx, from, b.To)
 	if err != nil {
 		return err
 	}
 	var pts []Point
-	byDay := map[time.Time]int64{}
-	for _, v := range vol {
-		byDay[v.At] = v.Count
-	}
 	for d := from; d.Before(b.To); d = d.Add(24 * time.Hour) {
 		pts = append(pts, Point{Label: d.Format("01-02"), Value: float64(byDay[d])})
 	}
@@ -349,4 +357,66 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// volumeCache holds inbound message counts of days that are over: a message's receipt time is
+// the time it was stored, so those counts no longer change. The last two days are always read.
+type volumeCache struct {
+	mu   sync.Mutex
+	days map[time.Time]int64
+}
+
+// volume returns inbound messages per UTC day in [from, to).
+func (s *Server) volume(ctx context.Context, from, to time.Time) (map[time.Time]int64, error) {
+	const day = 24 * time.Hour
+	settled := s.cfg.Now().UTC().Truncate(day).Add(-day) // days before this one are cached
+	c := &s.vol
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.days == nil || len(c.days) > 4000 {
+		c.days = map[time.Time]int64{}
+	}
+	out := map[time.Time]int64{}
+	missing := time.Time{}
+	for d := from; d.Before(to) && d.Before(settled); d = d.Add(day) {
+		n, ok := c.days[d]
+		if !ok {
+			missing = d
+			break
+		}
+		out[d] = n
+	}
+	if !missing.IsZero() {
+		end := settled
+		if to.Before(end) {
+			end = to
+		}
+		vol, err := s.cfg.DB.MessageVolume(ctx, store.Inbound, missing, end, day)
+		if err != nil {
+			return nil, err
+		}
+		for d := missing; d.Before(end); d = d.Add(day) {
+			c.days[d] = 0
+		}
+		for _, v := range vol {
+			c.days[v.At] = v.Count
+		}
+		for d := missing; d.Before(end); d = d.Add(day) {
+			out[d] = c.days[d]
+		}
+	}
+	if to.After(settled) {
+		start := settled
+		if from.After(start) {
+			start = from
+		}
+		vol, err := s.cfg.DB.MessageVolume(ctx, store.Inbound, start, to, day)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vol {
+			out[v.At] = v.Count
+		}
+	}
+	return out, nil
 }

@@ -103,6 +103,7 @@ type Server struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	vol   volumeCache
 }
 
 // New returns a Server; mount Handler under Prefix.

@@ -44,7 +44,11 @@ func backends() []string {
 
 // setup runs a real hub (SQLite, or PostgreSQL) with the dashboard on a loopback port, an
 // in-memory ERP and the operators ann (viewer), olga (operator) and adam (admin).
-func setup(t testing.TB, backend string) *bundle {
+func setup(t testing.TB, backend string) *bundle { return setupWith(t, backend, nil) }
+
+// setupWith is setup with a hook to change the configuration (benchmarks use the production
+// pipeline settings instead of the tests' fast polling).
+func setupWith(t testing.TB, backend string, edit func(*config.Config)) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	var st *app.Storage
@@ -64,6 +68,9 @@ func setup(t testing.TB, backend string) *bundle {
 	cfg.Pipeline.BackoffMax = 100 * time.Millisecond
 	cfg.Pipeline.MaxAttempts = 3
 	cfg.Partners = []config.Partner{{ID: "acme", Account: "ACME", DuplicatePolicy: "flag"}}
+	if edit != nil {
+		edit(&cfg)
+	}
 	erp := memerp.New(false)
 	erp.AddCustomer("ACME", "Acme Retail")
 	erp.AddProduct("SKU-1", "00012345678905", waybill.MustDecimal("12.50"))

@@ -130,7 +130,8 @@ func testAggregates(t *testing.T, db *store.DB) {
 		m.ReceivedAt = clock
 		insert(t, db, m)
 		o := &waybill.Order{ID: store.NewID("ord"), CorrelationID: m.CorrelationID, Partner: partner, PONumber: po,
-			Channel: waybill.ChannelHTTP, State: waybill.OrderReceived}
+			Channel: waybill.ChannelHTTP, State: waybill.OrderReceived, RequestedShip: day.Add(-time.Hour),
+			Lines: []waybill.Line{{Number: "1", Quantity: waybill.MustDecimal("2"), RequestedShip: day.Add(time.Hour)}}}
 		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertOrder(ctx, o, m.ID); err != nil {
 				return err
@@ -159,21 +160,32 @@ func testAggregates(t *testing.T, db *store.DB) {
 
 	created, err := db.OrdersCreated(ctx, day, day.Add(24*time.Hour))
 	require.NoError(t, err)
-	require.Equal(t, []store.PartnerStateCount{{"acme", waybill.OrderAccepted, 1}, {"acme", waybill.OrderValidated, 1},
-		{"globex", waybill.OrderOnHold, 1}}, created)
+	require.Equal(t, []store.PartnerStateCount{{Partner: "acme", State: waybill.OrderAccepted, Count: 1}, {Partner: "acme", State: waybill.OrderValidated, Count: 1},
+		{Partner: "globex", State: waybill.OrderOnHold, Count: 1}}, created)
 	created, err = db.OrdersCreated(ctx, day.Add(24*time.Hour), day.Add(48*time.Hour))
 	require.NoError(t, err)
 	require.Empty(t, created)
 
 	backlog, err := db.OrdersInStates(ctx, []waybill.OrderState{waybill.OrderValidated, waybill.OrderOnHold})
 	require.NoError(t, err)
-	require.Equal(t, []store.PartnerStateCount{{"acme", waybill.OrderValidated, 1}, {"globex", waybill.OrderOnHold, 1}}, backlog)
+	require.Equal(t, []store.PartnerStateCount{{Partner: "acme", State: waybill.OrderValidated, Count: 1}, {Partner: "globex", State: waybill.OrderOnHold, Count: 1}}, backlog)
 
 	reached, err := db.OrdersReached(ctx, waybill.OrderAccepted, day, day.Add(24*time.Hour), 0)
 	require.NoError(t, err)
 	require.Len(t, reached, 1)
 	require.Equal(t, "acme", reached[0].Partner)
 	require.Equal(t, 20*time.Minute, reached[0].At.Sub(reached[0].CreatedAt))
+
+	ships, err := db.ShipDates(ctx, []waybill.OrderState{waybill.OrderAccepted, waybill.OrderValidated}, 0)
+	require.NoError(t, err)
+	require.Len(t, ships, 2)
+	for _, sd := range ships {
+		require.Equal(t, day.Add(-time.Hour), sd.Requested, "the order's own date, not a line's")
+	}
+	docs, err := db.OrderDocs(ctx, []string{reached[0].OrderID, "ord_missing"})
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	require.Equal(t, "PO1", docs[0].PONumber)
 
 	vol, err := db.MessageVolume(ctx, store.Inbound, day.Add(-24*time.Hour), day.Add(24*time.Hour), 24*time.Hour)
 	require.NoError(t, err)
@@ -186,7 +198,7 @@ func testAggregates(t *testing.T, db *store.DB) {
 	insert(t, db, out)
 	byDoc, err := db.MessagesByDoc(ctx, store.Outbound, day, day.Add(24*time.Hour))
 	require.NoError(t, err)
-	require.Equal(t, []store.DocCount{{"acme", "855", store.MessageSent, 1}}, byDoc)
+	require.Equal(t, []store.DocCount{{Partner: "acme", DocType: "855", State: store.MessageSent, Count: 1}}, byDoc)
 	overdue, err := db.AwaitingAck(ctx, day.Add(2*time.Hour))
 	require.NoError(t, err)
 	require.Len(t, overdue, 1)
@@ -200,5 +212,5 @@ func testAggregates(t *testing.T, db *store.DB) {
 	}))
 	dls, err := db.DeadLettersCreated(ctx, day, day.Add(24*time.Hour))
 	require.NoError(t, err)
-	require.Equal(t, []store.KindCount{{"process_message", "bad_segment", 1}}, dls)
+	require.Equal(t, []store.KindCount{{Kind: "process_message", Reason: "bad_segment", Count: 1}}, dls)
 }
