@@ -73,6 +73,20 @@ func backends() []string {
 
 func setup(t testing.TB, backend string) *bundle {
 	t.Helper()
+	erp := memerp.New(false)
+	erp.AddCustomer("ACME", "Acme Retail")
+	erp.AddCustomer("GLOBEX", "Globex Stores")
+	erp.AddProduct("SKU-1", "00012345678905", waybill.MustDecimal("12.50"))
+	erp.AddProduct("SKU-2", "", waybill.MustDecimal("3.10"))
+	erp.AddProduct("SKU-3", "00012345678912", waybill.MustDecimal("5.00"))
+	b := setupWith(t, backend, erp)
+	b.erp = erp
+	return b
+}
+
+// setupWith starts an app with the EDI flow of the sample partners over erp.
+func setupWith(t testing.TB, backend string, erp waybill.ERP) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	var st *app.Storage
 	switch backend {
@@ -90,12 +104,6 @@ func setup(t testing.TB, backend string) *bundle {
 	cfg.Pipeline.BackoffMax = 100 * time.Millisecond
 	cfg.Pipeline.MaxAttempts = 4
 	cfg.Partners = []config.Partner{{ID: "portal-acme", Account: "ACME"}}
-	erp := memerp.New(false)
-	erp.AddCustomer("ACME", "Acme Retail")
-	erp.AddCustomer("GLOBEX", "Globex Stores")
-	erp.AddProduct("SKU-1", "00012345678905", waybill.MustDecimal("12.50"))
-	erp.AddProduct("SKU-2", "", waybill.MustDecimal("3.10"))
-	erp.AddProduct("SKU-3", "00012345678912", waybill.MustDecimal("5.00"))
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: erp, Logger: log})
 	require.NoError(t, err)
@@ -113,7 +121,7 @@ func setup(t testing.TB, backend string) *bundle {
 		defer cancel()
 		a.Stop(ctx)
 	})
-	return &bundle{app: a, erp: erp, db: a.Storage.DB, out: out}
+	return &bundle{app: a, db: a.Storage.DB, out: out}
 }
 
 type testWriter struct{ t testing.TB }
