@@ -369,3 +369,37 @@ func TestDemoTraffic(t *testing.T) {
 		require.Contains(t, s, want)
 	}
 }
+
+func TestSyntaxErrorsRejectTheSetNotTheInterchange(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		b := setup(t, backend)
+		// Two sets: the first misses BEG05, which Acme's guide makes mandatory; the second is good.
+		good := string(read(t, "acme_850.x12"))
+		start := strings.Index(good, "ST*850*0001~")
+		end := strings.Index(good, "GE*1*101~")
+		set := good[start:end]
+		bad := strings.Replace(strings.Replace(set, "BEG*00*SA*PO-1001**20261126~", "BEG*00*SA*PO-0999~", 1), "*0001~", "*0002~", 2)
+		in := good[:start] + bad + set + "GE*2*101~\nIEA*1*000000101~\n"
+		b.receive(t, "acme", []byte(in))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("997")) == 1 && len(b.out.byDoc("855")) == 1 })
+		require.Nil(t, b.order(t, "PO-0999"), "a rejected set is not processed")
+		require.Equal(t, waybill.OrderAccepted, b.state(t, "PO-1001"))
+		golden(t, "acme_partial_997.golden", b.out.byDoc("997")[0].Payload)
+	})
+}
+
+func TestUnknownShipToHeld(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		b := setup(t, backend)
+		in := strings.Replace(string(read(t, "acme_850.x12")), "N1*ST*Acme DC Columbus*92*1234~", "N1*ST*Acme Store 77*92*7777~", 1)
+		b.receive(t, "acme", []byte(in))
+		b.eventually(t, 10*time.Second, func() bool { return b.state(t, "PO-1001") == waybill.OrderOnHold })
+		dls, err := b.db.DeadLetters(context.Background(), store.DeadLetterFilter{Partner: "acme"})
+		require.NoError(t, err)
+		require.Len(t, dls, 1)
+		require.Equal(t, "unknown_ship_to", dls[0].Reason)
+		require.Contains(t, dls[0].Message, "ship-to N1*ST*92*7777 is not in the partner's location table")
+	})
+}
