@@ -94,7 +94,7 @@ func generate(b *testing.B, db *store.DB, n int) {
 	span := int64(180 * 24 * time.Hour / time.Microsecond)
 	step := span / int64(n)
 	week := int64(7 * 24 * time.Hour / time.Microsecond)
-	seq := fmt.Sprintf(`WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < %d)`, n)
+	seq := fmt.Sprintf(`WITH RECURSIVE seq(n) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT n + 1 FROM seq WHERE n < %d)`, n)
 	at := fmt.Sprintf(`(%d - (%d - n) * %d)`, now, n, step)
 	recent := fmt.Sprintf(`%s > %d`, at, now-week)
 	stmts := []string{

@@ -135,7 +135,7 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 		row(p)
 	}
 
-	created, err := db.OrdersCreated(ctx, from, to)
+	created, err := s.created(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -417,6 +417,84 @@ func (s *Server) volume(ctx context.Context, from, to time.Time) (map[time.Time]
 		for _, v := range vol {
 			out[v.At] = v.Count
 		}
+	}
+	return out, nil
+}
+
+// createdCache holds the orders created on settled days by partner and state for a few minutes:
+// those days gain no orders, and their orders' states change slowly, so a range of weeks is read
+// from the database once every few minutes rather than on every view.
+type createdCache struct {
+	mu   sync.Mutex
+	days map[time.Time]createdDay
+}
+
+type createdDay struct {
+	at     time.Time
+	counts []store.PartnerStateCount
+}
+
+// createdTTL is how long settled days' order counts are reused.
+const createdTTL = 5 * time.Minute
+
+// created counts orders created in [from, to) by partner and state, from the cache for settled
+// days still fresh and from the database for the rest (today and yesterday always).
+func (s *Server) created(ctx context.Context, from, to time.Time) ([]store.PartnerStateCount, error) {
+	const day = 24 * time.Hour
+	now := s.cfg.Now().UTC()
+	settled := now.Truncate(day).Add(-day)
+	if !from.Before(settled) || from.Truncate(day) != from {
+		return s.cfg.DB.OrdersCreated(ctx, from, to)
+	}
+	c := &s.createdC
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.days == nil || len(c.days) > 4000 {
+		c.days = map[time.Time]createdDay{}
+	}
+	end := settled
+	if to.Before(end) {
+		end = to
+	}
+	// The first settled day missing or stale, and everything after it up to end, is re-read.
+	reload := time.Time{}
+	for d := from; d.Before(end); d = d.Add(day) {
+		if e, ok := c.days[d]; !ok || now.Sub(e.at) > createdTTL {
+			reload = d
+			break
+		}
+	}
+	if !reload.IsZero() {
+		rows, err := s.cfg.DB.OrdersCreatedByDay(ctx, reload, end)
+		if err != nil {
+			return nil, err
+		}
+		fresh := map[time.Time][]store.PartnerStateCount{}
+		for _, r := range rows {
+			fresh[r.Day] = append(fresh[r.Day], r.PartnerStateCount)
+		}
+		for d := reload; d.Before(end); d = d.Add(day) {
+			c.days[d] = createdDay{at: now, counts: fresh[d]}
+		}
+	}
+	sum := map[[2]string]int64{}
+	for d := from; d.Before(end); d = d.Add(day) {
+		for _, pc := range c.days[d].counts {
+			sum[[2]string{pc.Partner, string(pc.State)}] += pc.Count
+		}
+	}
+	if to.After(settled) {
+		live, err := s.cfg.DB.OrdersCreated(ctx, settled, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, pc := range live {
+			sum[[2]string{pc.Partner, string(pc.State)}] += pc.Count
+		}
+	}
+	out := make([]store.PartnerStateCount, 0, len(sum))
+	for k, n := range sum {
+		out = append(out, store.PartnerStateCount{Partner: k[0], State: waybill.OrderState(k[1]), Count: n})
 	}
 	return out, nil
 }

@@ -104,6 +104,8 @@ type Server struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	vol   volumeCache
+	// createdC caches settled days' order counts (see created).
+	createdC createdCache
 }
 
 // New returns a Server; mount Handler under Prefix.

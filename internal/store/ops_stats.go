@@ -29,6 +29,37 @@ func (db *DB) OrdersCreated(ctx context.Context, from, to time.Time) ([]PartnerS
 		SELECT partner, state, COUNT(*) FROM r GROUP BY partner, state ORDER BY partner, state`, micros(from), micros(to))
 }
 
+// DayCount is a count of orders created on one UTC day by one partner in one state.
+type DayCount struct {
+	Day time.Time
+	PartnerStateCount
+}
+
+// OrdersCreatedByDay counts orders created in [from, to) by UTC day of creation, partner and
+// current state.
+func (db *DB) OrdersCreatedByDay(ctx context.Context, from, to time.Time) ([]DayCount, error) {
+	const day = int64(24 * time.Hour / time.Microsecond)
+	rows, err := db.b.Query(ctx, fmt.Sprintf(`WITH r AS MATERIALIZED (SELECT created_at / %d AS d, partner, state FROM orders
+		WHERE created_at >= ? AND created_at < ?) SELECT d, partner, state, COUNT(*) FROM r GROUP BY d, partner, state ORDER BY d, partner, state`, day),
+		micros(from), micros(to))
+	if err != nil {
+		return nil, fmt.Errorf("counting orders by day: %w", err)
+	}
+	defer rows.Close()
+	var out []DayCount
+	for rows.Next() {
+		var c DayCount
+		var d int64
+		var st string
+		if err := rows.Scan(&d, &c.Partner, &st, &c.Count); err != nil {
+			return nil, err
+		}
+		c.Day, c.State = fromMicros(d*day), waybill.OrderState(st)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // OrdersInStates counts orders currently in the given states, by partner and state (the backlog).
 func (db *DB) OrdersInStates(ctx context.Context, states []waybill.OrderState) ([]PartnerStateCount, error) {
 	if len(states) == 0 {

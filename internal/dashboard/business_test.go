@@ -1,0 +1,64 @@
+package dashboard_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/dashboard"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+func TestBusinessHealthRangesAndCache(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	ctx := context.Background()
+	today := time.Date(2026, 5, 20, 0, 0, 0, 0, time.UTC)
+	clock := today.Add(10 * time.Hour)
+	// Orders created over the last ten days: day -k gets k orders for acme and one for globex.
+	insert := func(at time.Time, partner string, state waybill.OrderState) {
+		b.db.SetClock(func() time.Time { return at })
+		o := &waybill.Order{ID: store.NewID("ord"), CorrelationID: store.NewID("cor"), Partner: partner, PONumber: store.NewID("po"),
+			Channel: waybill.ChannelHTTP, State: state}
+		require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertOrder(ctx, o, "msg") }))
+	}
+	for k := 0; k <= 10; k++ {
+		at := today.Add(-time.Duration(k)*24*time.Hour + time.Hour)
+		for range k {
+			insert(at, "acme", waybill.OrderClosed)
+		}
+		insert(at, "globex", waybill.OrderRejected)
+	}
+	srv, err := dashboard.New(dashboard.Config{DB: b.db, Actions: b.app.Hub, Queue: b.app.Queue, Now: func() time.Time { return clock },
+		Partners: []string{"acme", "initech"}})
+	require.NoError(t, err)
+
+	received := func(from, to time.Time) map[string]int64 {
+		h, err := srv.BusinessHealth(ctx, from, to)
+		require.NoError(t, err)
+		out := map[string]int64{"total": h.Total.Received}
+		for _, p := range h.Partners {
+			out[p.Partner] = p.Received
+		}
+		require.Equal(t, h.Total.Received, out["acme"]+out["globex"]+out["initech"])
+		return out
+	}
+	day := 24 * time.Hour
+	require.Equal(t, map[string]int64{"total": 1, "acme": 0, "globex": 1, "initech": 0}, received(today, today.Add(day)))
+	week := received(today.Add(-6*day), today.Add(day))
+	require.Equal(t, map[string]int64{"total": 28, "acme": 21, "globex": 7, "initech": 0}, week, "0+1+...+6 and one a day")
+
+	// A late insert on a settled day shows once the cache entry is older than its TTL; today's
+	// counts are always live.
+	insert(today.Add(-5*day), "acme", waybill.OrderClosed)
+	insert(today.Add(2*time.Hour), "acme", waybill.OrderClosed)
+	again := received(today.Add(-6*day), today.Add(day))
+	require.Equal(t, int64(29), again["total"], "today's new order counts at once")
+	clock = clock.Add(6 * time.Minute)
+	again = received(today.Add(-6*day), today.Add(day))
+	require.Equal(t, int64(30), again["total"], "the settled day is read again after the TTL")
+	require.Equal(t, int64(7), again["globex"])
+}
