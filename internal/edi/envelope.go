@@ -56,11 +56,14 @@ func envelopeOut(ctx context.Context, nums Numbers, p *partner.Profile, fid stri
 	if err != nil {
 		return nil, c, err
 	}
-	gs, err := nums.NextControlNumber(ctx, us, them, string(x12.ControlGroup))
-	if err != nil {
-		return nil, c, err
+	c.Interchange = x12.FormatControl(x12.ControlInterchange, isa)
+	if body != nil {
+		gs, err := nums.NextControlNumber(ctx, us, them, string(x12.ControlGroup))
+		if err != nil {
+			return nil, c, err
+		}
+		c.Group = x12.FormatControl(x12.ControlGroup, gs)
 	}
-	c.Interchange, c.Group = x12.FormatControl(x12.ControlInterchange, isa), x12.FormatControl(x12.ControlGroup, gs)
 	var buf bytes.Buffer
 	var opts []x12.WriterOption
 	if p.X12.LineEnding != "" {
@@ -80,6 +83,15 @@ func envelopeOut(ctx context.Context, nums Numbers, p *partner.Profile, fid stri
 		if err := beforeGroup(w); err != nil {
 			return nil, c, err
 		}
+	}
+	if body == nil { // an interchange acknowledgement alone: ISA, TA1, IEA
+		if err := w.EndInterchange(); err != nil {
+			return nil, c, err
+		}
+		if err := w.Flush(); err != nil {
+			return nil, c, err
+		}
+		return buf.Bytes(), c, nil
 	}
 	gsSender, gsReceiver := p.X12.GSReceiverID, p.X12.GSSenderID
 	if gsSender == "" {

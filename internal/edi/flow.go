@@ -134,6 +134,11 @@ func (f *Flow) process(ctx context.Context, msg *store.Message, hp waybill.Partn
 				p.X12.SenderQualifier, p.X12.SenderID), Where: waybill.Location{Partner: p.ID, Interchange: ic.Header.ControlNumber}}
 		}
 	}
+	// Acknowledge first, in a transaction of its own: the 997/999 follows syntax validation and
+	// never waits for the ERP.
+	if skip, err := f.acknowledge(ctx, msg, p, ics); err != nil || skip {
+		return err
+	}
 	// Translate and check outside the transaction (the ERP is slow compared with the store).
 	var work []prepared
 	m850, has850 := f.Mapping(p.ID, "850", partner.Inbound)
@@ -161,7 +166,7 @@ func (f *Flow) process(ctx context.Context, msg *store.Message, hp waybill.Partn
 		}
 	}
 	done, err := f.h.ProcessTx(ctx, msg.ID, func(tx *store.Tx, msg *store.Message) error {
-		return f.record(ctx, tx, msg, p, hp, ics, work)
+		return f.record(ctx, tx, msg, p, hp, work)
 	})
 	if err == nil && done {
 		f.log.Info("x12 interchange processed", "partner", p.ID, "message_id", msg.ID, "correlation_id", msg.CorrelationID, "orders", len(work))
@@ -182,27 +187,7 @@ func translateOrder(m *Mapping, s *SetResult) (*waybill.Order, error) {
 }
 
 func (f *Flow) record(ctx context.Context, tx *store.Tx, msg *store.Message, p *partner.Profile, hp waybill.Partner,
-	ics []*Interchange, work []prepared) error {
-	// Interchange duplicates by sender and ISA13, whatever the bytes.
-	for _, ic := range ics {
-		key := fmt.Sprintf("isa:%s:%s/%s:%s", p.ID, trim(ic.Header.SenderQualifier), trim(ic.Header.SenderID), ic.Header.ControlNumber)
-		prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: key, Kind: "interchange", MessageID: msg.ID, CorrelationID: msg.CorrelationID})
-		if err != nil {
-			return err
-		}
-		if prev != nil {
-			if err := tx.SetMessageState(ctx, msg.ID, store.MessageDuplicate); err != nil {
-				return err
-			}
-			return tx.Audit(ctx, store.AuditRecord{Kind: "message.duplicate", CorrelationID: msg.CorrelationID, Partner: p.ID, Subject: msg.ID,
-				Actor: "edi", Summary: fmt.Sprintf("interchange %s from %s was received before in %s; not processed", ic.Header.ControlNumber,
-					p.X12.SenderID, prev.MessageID), Detail: map[string]any{"duplicate_of": prev.MessageID, "kind": "interchange"},
-				Refs: []string{ic.Header.ControlNumber, prev.MessageID, prev.CorrelationID}})
-		}
-	}
-	if err := f.emitAcks(ctx, tx, msg, p, ics); err != nil {
-		return err
-	}
+	work []prepared) error {
 	for _, w := range work {
 		o := w.checked.Order
 		if err := f.h.RecordOrder(ctx, tx, msg, hp, o, w.checked.Verdict); err != nil {
@@ -240,6 +225,58 @@ func (f *Flow) record(ctx context.Context, tx *store.Tx, msg *store.Message, p *
 	return nil
 }
 
+var errDuplicateInterchange = errors.New("duplicate interchange")
+
+// acknowledge claims each interchange by sender and ISA13 and queues its acknowledgements, in one
+// transaction. A retried job finds its own claims and sends nothing twice. When an interchange was
+// received before in another message, the message is marked duplicate and skip is true; skip is
+// also true when the message is no longer waiting for processing.
+func (f *Flow) acknowledge(ctx context.Context, msg *store.Message, p *partner.Profile, ics []*Interchange) (skip bool, err error) {
+	var dupOf *store.BusinessKey
+	var dupIC string
+	err = f.h.DB().InTx(ctx, func(tx *store.Tx) error {
+		skip, dupOf = false, nil
+		cur, err := tx.Message(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != store.MessageReceived && cur.State != store.MessageReplayed {
+			skip = true
+			return nil
+		}
+		var fresh []*Interchange
+		for _, ic := range ics {
+			key := fmt.Sprintf("isa:%s:%s/%s:%s", p.ID, trim(ic.Header.SenderQualifier), trim(ic.Header.SenderID), ic.Header.ControlNumber)
+			prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: key, Kind: "interchange", MessageID: msg.ID, CorrelationID: msg.CorrelationID})
+			if err != nil {
+				return err
+			}
+			switch {
+			case prev == nil:
+				fresh = append(fresh, ic)
+			case prev.MessageID != msg.ID:
+				dupOf, dupIC = prev, ic.Header.ControlNumber
+				return errDuplicateInterchange // roll back the claims of this message
+			}
+		}
+		return f.emitAcks(ctx, tx, msg, p, fresh)
+	})
+	if !errors.Is(err, errDuplicateInterchange) {
+		return skip, err
+	}
+	return true, f.h.DB().InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetMessageState(ctx, msg.ID, store.MessageDuplicate); err != nil {
+			return err
+		}
+		f.log.Info("duplicate interchange", "partner", p.ID, "message_id", msg.ID, "interchange", dupIC, "duplicate_of", dupOf.MessageID,
+			"correlation_id", msg.CorrelationID)
+		return tx.Audit(ctx, store.AuditRecord{Kind: "message.duplicate", CorrelationID: msg.CorrelationID, Partner: p.ID, Subject: msg.ID,
+			Actor: "edi", Summary: fmt.Sprintf("interchange %s from %s was received before in %s; not processed", dupIC,
+				p.X12.SenderID, dupOf.MessageID), Detail: map[string]any{"duplicate_of": dupOf.MessageID, "kind": "interchange"},
+			Refs: []string{dupIC, dupOf.MessageID, dupOf.CorrelationID}})
+	})
+}
+
 // emitAcks writes one acknowledgement interchange per received interchange (TA1 per the
 // partner's policy, a 997 or 999 per group) and queues it.
 func (f *Flow) emitAcks(ctx context.Context, tx *store.Tx, msg *store.Message, p *partner.Profile, ics []*Interchange) error {
@@ -268,10 +305,7 @@ func (f *Flow) emitAcks(ctx context.Context, tx *store.Tx, msg *store.Message, p
 		if ta1 {
 			before = func(w *x12.Writer) error { return x12.WriteTA1(w, ic.Header) }
 		}
-		payload, c, err := envelopeOut(ctx, tx, p, "FA", now, before, func(w *x12.Writer, nextST func() (string, error)) error {
-			if kind == "none" {
-				return nil
-			}
+		body := func(w *x12.Writer, nextST func() (string, error)) error {
 			for _, g := range groups {
 				st, err := nextST()
 				if err != nil {
@@ -288,12 +322,16 @@ func (f *Flow) emitAcks(ctx context.Context, tx *store.Tx, msg *store.Message, p
 				}
 			}
 			return nil
-		})
+		}
+		if kind == "none" || len(groups) == 0 {
+			body = nil
+		}
+		payload, c, err := envelopeOut(ctx, tx, p, "FA", now, before, body)
 		if err != nil {
 			return fmt.Errorf("writing %s for interchange %s: %w", kind, ic.Header.ControlNumber, err)
 		}
 		doc := kind
-		if kind == "none" {
+		if body == nil {
 			doc = "TA1"
 		}
 		id, err := f.h.Emit(ctx, tx, &waybill.OutboundMessage{CorrelationID: msg.CorrelationID, Partner: p.ID, Channel: p.OutboundChannel(),
@@ -303,9 +341,11 @@ func (f *Flow) emitAcks(ctx context.Context, tx *store.Tx, msg *store.Message, p
 		if err != nil {
 			return err
 		}
-		if err := tx.InsertEDIOutbound(ctx, &store.EDIOutbound{MessageID: id, Partner: p.ID, SetID: doc, Interchange: c.Interchange,
-			Group: c.Group, SetControl: c.Set, AckStatus: "n/a"}); err != nil {
-			return err
+		if body != nil { // acknowledgements are not acknowledged; recorded for trace and part 2's matching
+			if err := tx.InsertEDIOutbound(ctx, &store.EDIOutbound{MessageID: id, Partner: p.ID, SetID: doc, Interchange: c.Interchange,
+				Group: c.Group, SetControl: c.Set, AckStatus: "n/a"}); err != nil {
+				return err
+			}
 		}
 		accepted, total := 0, 0
 		for _, g := range groups {

@@ -403,3 +403,33 @@ func TestUnknownShipToHeld(t *testing.T) {
 		require.Contains(t, dls[0].Message, "ship-to N1*ST*92*7777 is not in the partner's location table")
 	})
 }
+
+// The 997 follows syntax validation even while the ERP is down; the order follows when it is
+// back (by retry, or by replaying the dead letter once the retries ran out), and nothing is sent
+// twice.
+func TestAckDoesNotWaitForTheERP(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		b := setup(t, backend)
+		b.erp.SetDown(true)
+		b.receive(t, "acme", read(t, "acme_850.x12"))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("997")) == 1 })
+		require.Empty(t, b.out.byDoc("855"))
+		b.erp.SetDown(false)
+		ctx := context.Background()
+		b.eventually(t, 10*time.Second, func() bool {
+			if len(b.out.byDoc("855")) == 1 {
+				return true
+			}
+			dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{Partner: "acme"})
+			require.NoError(t, err)
+			for _, d := range dls {
+				require.NoError(t, b.app.Hub.Replay(ctx, d.ID, "operator@test"))
+			}
+			return false
+		})
+		require.Len(t, b.out.byDoc("997"), 1, "the replay does not acknowledge twice")
+		require.Equal(t, 1, b.erp.Stats().Orders)
+		golden(t, "acme_happy_855.golden", b.out.byDoc("855")[0].Payload)
+	})
+}
