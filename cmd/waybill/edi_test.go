@@ -221,3 +221,61 @@ func atoiTest(s string) int {
 	}
 	return n
 }
+
+// TestEDISampleNotes holds what PROVENANCE.md says about particular samples.
+func TestEDISampleNotes(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "edi-samples")
+	if _, err := os.Stat(filepath.Join(dir, "PROVENANCE.md")); err != nil {
+		t.Skipf("no sample corpus: %v", err)
+	}
+	inspect := func(t *testing.T, file string) documentJSON {
+		out, _ := runEDI(t, "inspect", "--json", filepath.Join(dir, file))
+		var doc documentJSON
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	has := func(doc documentJSON, segID, code string, elem int) bool {
+		for _, e := range doc.Errors {
+			if e.SegmentID == segID && e.Code == code && e.ElementPosition == elem && e.SegmentPosition > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	t.Run("EBCDIC is named", func(t *testing.T) {
+		t.Parallel()
+		doc := inspect(t, "850_botsplugins_11.x12")
+		if len(doc.Errors) == 0 || !strings.Contains(doc.Errors[0].Message, "EBCDIC") {
+			t.Errorf("errors %+v, want one naming EBCDIC", doc.Errors)
+		}
+	})
+	t.Run("empty 997 lacks AK1 and AK9", func(t *testing.T) {
+		t.Parallel()
+		doc := inspect(t, "997_staedi_5_broken.x12")
+		if !has(doc, "AK1", "3", 0) || !has(doc, "AK9", "3", 0) {
+			t.Errorf("errors %+v, want mandatory AK1 and AK9 missing (code 3)", doc.Errors)
+		}
+	})
+	t.Run("invalid 997 AK101 and AK402", func(t *testing.T) {
+		t.Parallel()
+		doc := inspect(t, "997_staedi_3_broken.x12")
+		if !has(doc, "AK1", "5", 1) || !has(doc, "AK4", "5", 2) {
+			t.Errorf("errors %+v, want AK101 and AK402 too long (code 5)", doc.Errors)
+		}
+	})
+	t.Run("ISA14=1 gets a TA1", func(t *testing.T) {
+		t.Parallel()
+		out, code := runEDI(t, "ack", filepath.Join(dir, "850_botsplugins_9.x12"))
+		if code != 0 || !strings.Contains(out, "TA1*112240001*971107*1220*A*000") {
+			t.Errorf("exit %d, ack:\n%s", code, out)
+		}
+	})
+	t.Run("several interchanges", func(t *testing.T) {
+		t.Parallel()
+		if doc := inspect(t, "997_staedi_2.x12"); len(doc.Interchanges) != 3 {
+			t.Errorf("%d interchanges, want 3", len(doc.Interchanges))
+		}
+	})
+}
