@@ -79,3 +79,17 @@ func FuzzTranslate(f *testing.F) {
 		}
 	})
 }
+
+func TestRenderKeepsDelimitersOutOfValues(t *testing.T) {
+	t.Parallel()
+	m, err := edi.NewLibrary(mappings.FS).Base("004010", "855", "v1")
+	require.NoError(t, err)
+	doc := map[string]any{"po_number": "PO*1~2", "ack_type": "AD", "ship_to": map[string]any{"code": "1", "name": "Bob's *Best* Shop:1"},
+		"lines": []any{map[string]any{"number": "1", "quantity": "1", "uom": "EA", "status": "accepted", "ack_quantity": "1"}}}
+	var buf strings.Builder
+	w := x12.NewWriter(&buf, x12.DefaultDelimiters, x12.WithLineEnding("\n"))
+	require.NoError(t, m.Render(doc, w))
+	require.NoError(t, w.Flush())
+	require.Contains(t, buf.String(), "BAK*00*AD*PO 1 2~")
+	require.Contains(t, buf.String(), "N1*ST*Bob's  Best  Shop 1**1~")
+}

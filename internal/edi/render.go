@@ -44,16 +44,32 @@ var _ SegmentWriter = (*x12.Writer)(nil)
 //
 // A template with When writes its segment only when the path is non-empty ("!path": only when
 // empty); an element with When is empty unless its path is non-empty.
+//
+// Values taken from doc never carry the writer's delimiters: when w tells its delimiters (an
+// *x12.Writer does), each delimiter in a value is replaced by a space, so a partner name with a
+// '*' cannot break the interchange. Literal template text is written as is.
 func (m *Mapping) Render(doc map[string]any, w SegmentWriter) error {
 	if m.Direction != ToX12 {
 		return fmt.Errorf("mapping %s %s is not an outbound mapping", m.Set, m.Version)
 	}
-	return m.render(m.Segments, scope{root: doc, cur: doc}, w)
+	sc := scope{root: doc, cur: doc}
+	if dw, ok := w.(interface{ Delimiters() x12.Delimiters }); ok {
+		d := dw.Delimiters()
+		var pairs []string
+		for _, c := range []byte{d.Element, d.Segment, d.Component, d.Repetition} {
+			if c != 0 {
+				pairs = append(pairs, string(c), " ")
+			}
+		}
+		sc.clean = strings.NewReplacer(pairs...)
+	}
+	return m.render(m.Segments, sc, w)
 }
 
 type scope struct {
 	root, cur map[string]any
 	index     int
+	clean     *strings.Replacer // removes delimiters from values; nil keeps them
 }
 
 func (m *Mapping) render(ts []Template, sc scope, w SegmentWriter) error {
@@ -68,7 +84,7 @@ func (m *Mapping) render(ts []Template, sc scope, w SegmentWriter) error {
 				if !ok {
 					obj = map[string]any{"value": item}
 				}
-				if err := m.render(t.Segments, scope{root: sc.root, cur: obj, index: i + 1}, w); err != nil {
+				if err := m.render(t.Segments, scope{root: sc.root, cur: obj, index: i + 1, clean: sc.clean}, w); err != nil {
 					return err
 				}
 			}
@@ -159,6 +175,9 @@ func (m *Mapping) expr(sc scope, expr string) (string, error) {
 			if s, err = m.filter(sc, f, v, s); err != nil {
 				return "", err
 			}
+		}
+		if sc.clean != nil {
+			s = sc.clean.Replace(s)
 		}
 		b.WriteString(s)
 		expr = expr[i+j+1:]
