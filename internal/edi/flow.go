@@ -363,9 +363,27 @@ func (f *Flow) emitAcks(ctx context.Context, tx *store.Tx, msg *store.Message, p
 
 // onAccepted answers an order accepted by the ERP with an 855, when it came over X12 from a
 // partner that takes 855s.
+//
+// An 855 that cannot be rendered (a mapping problem) does not undo the acceptance, which is the
+// ERP's fact: it is logged and written to the audit trail as edi.855_failed with the reason, for a
+// person to fix the mapping. Store errors fail the transaction as usual.
 func (f *Flow) onAccepted(ctx context.Context, tx *store.Tx, _ jobs.Queue, o *waybill.Order) error {
-	return f.emit855(ctx, tx, o)
+	err := f.emit855(ctx, tx, o)
+	var re *renderError
+	if !errors.As(err, &re) {
+		return err
+	}
+	f.log.Error("855 not rendered", "partner", o.Partner, "order_id", o.ID, "po_number", o.PONumber, "correlation_id", o.CorrelationID,
+		"error", re.err)
+	return tx.Audit(ctx, store.AuditRecord{Kind: "edi.855_failed", CorrelationID: o.CorrelationID, Partner: o.Partner, Subject: o.ID,
+		Actor: "edi", Summary: "855 not sent: " + re.err.Error(), Refs: []string{o.PONumber, o.ID}})
 }
+
+// renderError is a failure to render a document from its mapping (not a store failure).
+type renderError struct{ err error }
+
+func (e *renderError) Error() string { return e.err.Error() }
+func (e *renderError) Unwrap() error { return e.err }
 
 func (f *Flow) emit855(ctx context.Context, tx *store.Tx, o *waybill.Order) error {
 	rec, err := tx.EDIOrder(ctx, o.ID)
@@ -390,7 +408,7 @@ func (f *Flow) emit855(ctx context.Context, tx *store.Tx, o *waybill.Order) erro
 	ack := BuildAck(o, d.Original, d.Rejected, f.now())
 	tree, err := ToTree(ack)
 	if err != nil {
-		return err
+		return &renderError{err}
 	}
 	payload, c, err := envelopeOut(ctx, tx, p, firstNonEmpty(m.FunctionalID, "PR"), f.now(), nil, func(w *x12.Writer, nextST func() (string, error)) error {
 		st, err := nextST()
@@ -401,7 +419,7 @@ func (f *Flow) emit855(ctx context.Context, tx *store.Tx, o *waybill.Order) erro
 			return err
 		}
 		if err := m.Render(tree, w); err != nil {
-			return err
+			return &renderError{fmt.Errorf("mapping %s %s: %w", m.Set, m.Version, err)}
 		}
 		return w.EndSet()
 	})

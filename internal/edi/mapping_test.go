@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -60,6 +61,7 @@ func FuzzTranslate(f *testing.F) {
 	lib := edi.NewLibrary(mappings.FS)
 	m4, _ := lib.Base("004010", "850", "v1")
 	mg, _ := lib.Resolve("globex", "005010", "850", "v1")
+	m855, _ := lib.Base("004010", "855", "v1")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dec := x12.NewDecoder(strings.NewReader(string(data)))
 		for {
@@ -75,6 +77,17 @@ func FuzzTranslate(f *testing.F) {
 				if len(errs) == 0 && tree == nil {
 					t.Fatal("no tree and no errors")
 				}
+				// Whatever translates renders as an 855 without panicking.
+				o, err := edi.DecodeOrder(tree)
+				if err != nil {
+					continue
+				}
+				doc, err := edi.ToTree(edi.BuildAck(o, nil, nil, time.Time{}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf strings.Builder
+				_ = m855.Render(doc, x12.NewWriter(&buf, x12.DefaultDelimiters))
 			}
 		}
 	})
