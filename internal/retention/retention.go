@@ -64,6 +64,16 @@ func (p Policy) Validate() error {
 	return errors.Join(errs...)
 }
 
+// PayloadLoader reads back the payload of a message whose payload column is NULL because
+// retention archived and purged it. The hub's process_message (on replay) and the dashboard's raw
+// view call it when Message.Payload is nil and the message is not a duplicate; *Archiver
+// implements it. An error wrapping store.ErrNotFound means the message was never archived.
+type PayloadLoader interface {
+	LoadPayload(ctx context.Context, m *store.Message) ([]byte, error)
+}
+
+var _ PayloadLoader = (*Archiver)(nil)
+
 // ErrCorrupt is returned when an archived object does not match the digest stored with its message.
 var ErrCorrupt = errors.New("archived payload does not match its digest")
 
