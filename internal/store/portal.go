@@ -506,12 +506,12 @@ func (tx *Tx) InsertReturn(ctx context.Context, r *waybill.ReturnAuthorization) 
 }
 
 // UpdateReturn saves a return authorisation.
-func (db *DB) UpdateReturn(ctx context.Context, r *waybill.ReturnAuthorization) error {
+func (tx *Tx) UpdateReturn(ctx context.Context, r *waybill.ReturnAuthorization) error {
 	doc, err := jsonString(r)
 	if err != nil {
 		return err
 	}
-	_, err = db.b.Exec(ctx, `UPDATE portal_returns SET state = ?, doc = ?, updated_at = ? WHERE id = ?`, string(r.State), doc, micros(db.now()), r.ID)
+	_, err = tx.ex.Exec(ctx, `UPDATE portal_returns SET state = ?, doc = ?, updated_at = ? WHERE id = ?`, string(r.State), doc, micros(tx.db.now()), r.ID)
 	return err
 }
 
