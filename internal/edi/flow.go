@@ -133,6 +133,12 @@ func (f *Flow) process(ctx context.Context, msg *store.Message, hp waybill.Partn
 				"the interchange is from %s/%s, but partner %s is %s/%s", ic.Header.SenderQualifier, ic.Header.SenderID, p.ID,
 				p.X12.SenderQualifier, p.X12.SenderID), Where: waybill.Location{Partner: p.ID, Interchange: ic.Header.ControlNumber}}
 		}
+		if trim(ic.Header.ReceiverID) != p.X12.ReceiverID {
+			return &waybill.Error{Code: waybill.EINVALID, Reason: "wrong_receiver", Message: fmt.Sprintf(
+				"the interchange is addressed to %s/%s, not to us (%s/%s in the partner's profile)", ic.Header.ReceiverQualifier,
+				ic.Header.ReceiverID, p.X12.ReceiverQualifier, p.X12.ReceiverID),
+				Where: waybill.Location{Partner: p.ID, Interchange: ic.Header.ControlNumber}}
+		}
 	}
 	// Acknowledge first, in a transaction of its own: the 997/999 follows syntax validation and
 	// never waits for the ERP.

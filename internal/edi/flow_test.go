@@ -433,3 +433,18 @@ func TestAckDoesNotWaitForTheERP(t *testing.T) {
 		golden(t, "acme_happy_855.golden", b.out.byDoc("855")[0].Payload)
 	})
 }
+
+func TestWrongSenderDeadLetters(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	rc := b.receive(t, "globex", read(t, "acme_850.x12")) // Acme's interchange arriving on Globex's channel
+	b.eventually(t, 10*time.Second, func() bool {
+		m, err := b.db.Message(context.Background(), rc.MessageID)
+		return err == nil && m.State == store.MessageDead
+	})
+	dls, err := b.db.DeadLetters(context.Background(), store.DeadLetterFilter{Partner: "globex"})
+	require.NoError(t, err)
+	require.Len(t, dls, 1)
+	require.Equal(t, "wrong_sender", dls[0].Reason)
+	require.Empty(t, b.out.byDoc("999"), "nothing is acknowledged to the wrong partner")
+}

@@ -67,3 +67,22 @@ func TestHappyPathOdooSim(t *testing.T) {
 		require.True(t, strings.HasSuffix(ack, "IEA*1*000000002~\n"))
 	})
 }
+
+// TestUnknownItemOdooSim: a line Odoo does not know is refused with its 855 status; the rest of
+// the order is created and confirmed in Odoo.
+func TestUnknownItemOdooSim(t *testing.T) {
+	t.Parallel()
+	c, _ := odooERP(t)
+	b := setupWith(t, "sqlite", c)
+	in := strings.Replace(string(read(t, "acme_850.x12")), "PO1*2*4*CS*3.10**VP*SKU-2~", "PO1*2*4*EA*3.10**VP*SKU-404~", 1)
+	b.receive(t, "acme", []byte(in))
+	b.eventually(t, 20*time.Second, func() bool { return len(b.out.byDoc("855")) == 1 })
+	rec := b.order(t, "PO-1001")
+	require.Equal(t, waybill.OrderAccepted, rec.Order.State)
+	st, err := c.OrderStatus(context.Background(), rec.Order.ERP)
+	require.NoError(t, err)
+	require.Len(t, st.Lines, 1, "only the known line reaches Odoo")
+	ack := string(b.out.byDoc("855")[0].Payload)
+	require.Contains(t, ack, "BAK*00*AC*PO-1001")
+	require.Contains(t, ack, "PO1*2*4*EA*3.1****VP*SKU-404~\nACK*IR*4*EA~")
+}
