@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/waybill-hub/waybill/internal/edi"
 	"github.com/waybill-hub/waybill/internal/partner"
 	"github.com/waybill-hub/waybill/mappings"
+	"github.com/waybill-hub/waybill/x12"
 )
 
 // newMappingCmd returns `waybill mapping`: test runs the golden examples of the mapping library,
@@ -102,6 +104,9 @@ func newMappingCmd(g *globals) *cobra.Command {
 				return exitErr(2, fmt.Errorf("message %s has no stored payload (archived?)", msgID))
 			}
 			version := vo(args[0])
+			if v := groupVersion(msg.Payload); v != "" {
+				version = v // the version the partner actually sent wins over the profile's
+			}
 			var outs [2][]byte
 			for i, v := range []string{from, to} {
 				m, err := lib().Resolve(args[0], version, doc, v)
@@ -133,3 +138,19 @@ func newMappingCmd(g *globals) *cobra.Command {
 }
 
 func exitErr(code int, err error) error { return &ExitError{Code: code, Err: err} }
+
+// groupVersion returns the schema version of the first functional group of an interchange ("" when
+// there is none).
+func groupVersion(payload []byte) string {
+	dec := x12.NewDecoder(bytes.NewReader(payload))
+	for {
+		ev, err := dec.Next()
+		if err != nil {
+			return ""
+		}
+		if ev.Kind == x12.GroupStart {
+			v, _ := x12.SchemaVersion(ev.Group.Version)
+			return v
+		}
+	}
+}

@@ -450,3 +450,5 @@ func (f *Flow) emit855(ctx context.Context, tx *store.Tx, o *waybill.Order) erro
 	}
 	return tx.SetEDIOrderAck(ctx, o.ID, id)
 }
+
+var _ hub.Partners = (*partner.Registry)(nil)
