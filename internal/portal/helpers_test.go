@@ -88,17 +88,6 @@ func testConfig() portal.Config {
 // bound to one account each, and "operator" allowed both.
 func setup(t *testing.T, backend string, mod ...func(*portal.Config)) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	var st *app.Storage
-	switch backend {
-	case "sqlite":
-		b, err := sqlite.Open(ctx, t.TempDir())
-		require.NoError(t, err)
-		st = app.StorageFor(b)
-	case "postgres":
-		st = app.StorageFor(postgres.TestBackend(t))
-	}
-	require.NoError(t, st.Migrate(ctx))
 	base := memerp.New(false)
 	base.AddCustomer("ACME", "Acme Retail")
 	base.AddCustomer("GLOBEX", "Globex")
@@ -112,6 +101,25 @@ func setup(t *testing.T, backend string, mod ...func(*portal.Config)) *bundle {
 	erp.SetRules("SKU-3", waybill.CatalogItem{PackSize: waybill.MustDecimal("6"), MinQty: waybill.MustDecimal("6"), MaxQty: waybill.MustDecimal("60"),
 		Multiple: waybill.MustDecimal("6"), Category: "bulk"})
 	erp.Hide("GLOBEX", "SKU-3")
+	b := setupWith(t, backend, erp, mod...)
+	b.erp = erp
+	return b
+}
+
+// setupWith is setup over any ERP.
+func setupWith(t *testing.T, backend string, erp waybill.ERP, mod ...func(*portal.Config)) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	var st *app.Storage
+	switch backend {
+	case "sqlite":
+		b, err := sqlite.Open(ctx, t.TempDir())
+		require.NoError(t, err)
+		st = app.StorageFor(b)
+	case "postgres":
+		st = app.StorageFor(postgres.TestBackend(t))
+	}
+	require.NoError(t, st.Migrate(ctx))
 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h := hub.New(hub.Config{DB: st.DB, ERP: erp, Logger: log, Partners: hub.PartnerMap{
@@ -146,7 +154,7 @@ func setup(t *testing.T, backend string, mod ...func(*portal.Config)) *bundle {
 	doc.Servers = nil // match on paths alone
 	router, err := legacy.NewRouter(doc)
 	require.NoError(t, err)
-	b := &bundle{erp: erp, db: st.DB, hub: h, q: q, portal: p, url: srv.URL, router: router, keys: map[string]string{}}
+	b := &bundle{db: st.DB, hub: h, q: q, portal: p, url: srv.URL, router: router, keys: map[string]string{}}
 	b.key(t, "acme", []string{"ACME"}, "*")
 	b.key(t, "globex", []string{"GLOBEX"}, "*")
 	b.key(t, "operator", []string{"ACME", "GLOBEX"}, "*")
