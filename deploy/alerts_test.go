@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/app"
 	"github.com/waybill-hub/waybill/internal/config"
+	"github.com/waybill-hub/waybill/internal/hub"
 	"github.com/waybill-hub/waybill/internal/memerp"
 	"github.com/waybill-hub/waybill/internal/sqlite"
 	"github.com/waybill-hub/waybill/internal/store"
@@ -200,6 +202,11 @@ func exportedMetrics(t *testing.T) map[string]bool {
 			t.Fatal("the hub did not process the messages")
 		}
 	}
+	// A job scheduled for later keeps the queue gauges (depth, oldest age) in the scrape.
+	require.NoError(t, a.Storage.DB.InTx(ctx, func(tx *store.Tx) error {
+		return a.Queue.InsertTx(ctx, tx, hub.ProcessMessage{MessageID: "msg_later", CorrelationID: "cor_later", Partner: "acme"},
+			&river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+	}))
 	resp, err := http.Get("http://" + a.Addr() + "/ui/login")
 	require.NoError(t, err)
 	resp.Body.Close()

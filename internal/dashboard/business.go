@@ -35,16 +35,18 @@ type PartnerHealth struct {
 	Accepted        int64         // of those, accepted by the ERP (whatever state they reached since)
 	TurnaroundAvg   time.Duration // received → accepted (the 855 follows acceptance)
 	TurnaroundP95   time.Duration
+	AckSent         int64         // 855 acknowledgements queued in the range
+	AckTurnAvg      time.Duration // received → 855 queued
+	AckTurnP95      time.Duration
 	OnHold          int64 // orders on hold now
 	Backlog         int64 // orders in a backlog state now
 	Late            int64 // accepted, not shipped, requested ship date passed
 	Rejected        int64 // orders created in the range and rejected
 	ASNSent         int64 // 856 sent in the range
-	ASNOnTime       int64 // hook: needs shipment dates (outbound documents)
 	InvoicesSent    int64 // 810 sent or acknowledged in the range
 	InvoicesPending int64 // 810 queued
-	OverdueAcks     int64 // documents sent longer than the ack window ago with no 997/999
-	OutRejected     int64 // outbound documents rejected by the partner's acknowledgement
+	OverdueAcks     int64 // outbound sets whose 997/999 is overdue by the partner's SLA (now)
+	OutRejected     int64 // outbound sets queued in the range that the partner's 997/999 rejected
 	FillOrdered     waybill.Decimal
 	FillAccepted    waybill.Decimal
 }
@@ -192,29 +194,51 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 	}
 	b.FillNote = fmt.Sprintf("accepted ÷ ordered quantity over the last %d orders accepted in the range", min(len(accepted), fillSample))
 
+	sets, err := db.OutboundSets(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range sets {
+		r := row(c.Partner)
+		switch c.SetID {
+		case "855":
+			r.AckSent += c.Count
+		case "856":
+			r.ASNSent += c.Count
+		case "810":
+			r.InvoicesSent += c.Count
+		}
+		if c.AckStatus == "R" {
+			r.OutRejected += c.Count
+		}
+	}
 	out, err := db.MessagesByDoc(ctx, store.Outbound, from, to)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range out {
-		r := row(c.Partner)
-		switch {
-		case c.State == store.MessageRejected:
-			r.OutRejected += c.Count
-		case c.DocType == "856" && (c.State == store.MessageSent || c.State == store.MessageAcked):
-			r.ASNSent += c.Count
-		case c.DocType == "810" && (c.State == store.MessageSent || c.State == store.MessageAcked):
-			r.InvoicesSent += c.Count
-		case c.DocType == "810" && c.State == store.MessageQueued:
-			r.InvoicesPending += c.Count
+		if c.DocType == "810" && c.State == store.MessageQueued {
+			row(c.Partner).InvoicesPending += c.Count
 		}
 	}
-	overdue, err := db.AwaitingAck(ctx, now.Add(-s.cfg.AckWindow))
+	overdue, err := db.OverdueAcks(ctx, now)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range overdue {
 		row(c.Partner).OverdueAcks += c.Count
+	}
+	acks, err := db.AckTurnaround(ctx, from, to, turnaroundSample)
+	if err != nil {
+		return nil, err
+	}
+	ackTurn := map[string][]time.Duration{}
+	for _, a := range acks {
+		ackTurn[a.Partner] = append(ackTurn[a.Partner], a.At.Sub(a.CreatedAt))
+	}
+	for p, ds := range ackTurn {
+		r := row(p)
+		r.AckTurnAvg, r.AckTurnP95 = avgP95(ds)
 	}
 
 	reasons, err := db.CountDeadLetters(ctx)
@@ -231,7 +255,7 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 		return b.HoldReasons[i].Reason < b.HoldReasons[j].Reason
 	})
 
-	var all []time.Duration
+	var all, allAck []time.Duration
 	for _, p := range sortedKeys(rows) {
 		r := rows[p]
 		b.Partners = append(b.Partners, *r)
@@ -243,6 +267,7 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 		t.Late += r.Late
 		t.Rejected += r.Rejected
 		t.ASNSent += r.ASNSent
+		t.AckSent += r.AckSent
 		t.InvoicesSent += r.InvoicesSent
 		t.InvoicesPending += r.InvoicesPending
 		t.OverdueAcks += r.OverdueAcks
@@ -250,9 +275,11 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 		t.FillOrdered = t.FillOrdered.Add(r.FillOrdered)
 		t.FillAccepted = t.FillAccepted.Add(r.FillAccepted)
 		all = append(all, turn[p]...)
+		allAck = append(allAck, ackTurn[p]...)
 	}
 	b.Total.Partner = "all partners"
 	b.Total.TurnaroundAvg, b.Total.TurnaroundP95 = avgP95(all)
+	b.Total.AckTurnAvg, b.Total.AckTurnP95 = avgP95(allAck)
 
 	if err := s.charts(ctx, b, accepted); err != nil {
 		return nil, err

@@ -318,3 +318,70 @@ func (db *DB) OrderDocs(ctx context.Context, ids []string) ([]*waybill.Order, er
 	}
 	return out, rows.Err()
 }
+
+// SetCount is a count of outbound EDI sets of one partner, transaction set and acknowledgement
+// status ("" waiting, A accepted, E accepted with errors, R rejected).
+type SetCount struct {
+	Partner   string
+	SetID     string
+	AckStatus string
+	Count     int64
+}
+
+// OutboundSets counts outbound EDI sets queued in [from, to) by partner, set and acknowledgement
+// status.
+func (db *DB) OutboundSets(ctx context.Context, from, to time.Time) ([]SetCount, error) {
+	return db.setCounts(ctx, `SELECT partner, set_id, ack_status, COUNT(*) FROM edi_outbound WHERE queued_at >= ? AND queued_at < ?
+		GROUP BY partner, set_id, ack_status ORDER BY partner, set_id, ack_status`, micros(from), micros(to))
+}
+
+// OverdueAcks counts outbound EDI sets whose functional acknowledgement was due (by the
+// partner's SLA) before now and has not come, by partner and set.
+func (db *DB) OverdueAcks(ctx context.Context, now time.Time) ([]SetCount, error) {
+	return db.setCounts(ctx, `SELECT partner, set_id, ack_status, COUNT(*) FROM edi_outbound
+		WHERE ack_status = '' AND ack_due_at > 0 AND ack_due_at < ? GROUP BY partner, set_id, ack_status ORDER BY partner, set_id`, micros(now))
+}
+
+func (db *DB) setCounts(ctx context.Context, q string, args ...any) ([]SetCount, error) {
+	rows, err := db.b.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("counting outbound sets: %w", err)
+	}
+	defer rows.Close()
+	var out []SetCount
+	for rows.Next() {
+		var c SetCount
+		if err := rows.Scan(&c.Partner, &c.SetID, &c.AckStatus, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AckTurnaround lists orders whose acknowledgement (outbound 855) was queued in [from, to):
+// At is when it was queued, CreatedAt when the order was received. All of them, or the most
+// recent limit (default 10000), oldest first.
+func (db *DB) AckTurnaround(ctx context.Context, from, to time.Time, limit int) ([]Reached, error) {
+	if limit <= 0 {
+		limit = 10000
+	}
+	rows, err := db.b.Query(ctx, `SELECT o.id, o.partner, e.queued_at, o.created_at FROM edi_outbound e JOIN orders o ON o.id = e.order_id
+		WHERE e.queued_at >= ? AND e.queued_at < ? AND e.set_id = '855' ORDER BY e.queued_at DESC LIMIT `+fmt.Sprint(limit), micros(from), micros(to))
+	if err != nil {
+		return nil, fmt.Errorf("reading 855 turnaround: %w", err)
+	}
+	defer rows.Close()
+	var out []Reached
+	for rows.Next() {
+		var r Reached
+		var at, c int64
+		if err := rows.Scan(&r.OrderID, &r.Partner, &at, &c); err != nil {
+			return nil, err
+		}
+		r.At, r.CreatedAt = fromMicros(at), fromMicros(c)
+		out = append(out, r)
+	}
+	slices.Reverse(out)
+	return out, rows.Err()
+}

@@ -28,7 +28,6 @@ type EndpointState struct {
 // Sources are what the operations collector reads at scrape time; nil fields are skipped.
 type Sources struct {
 	DB        *store.DB
-	AckWindow time.Duration // a sent document older than this without its 997/999 is overdue (default 24h)
 	Breaker   func() string // the ERP circuit breaker: closed, open, half-open
 	Certs     func() []Cert
 	Endpoints func(ctx context.Context) []EndpointState
@@ -36,7 +35,7 @@ type Sources struct {
 }
 
 var (
-	overdueDesc  = prometheus.NewDesc("waybill_acks_overdue", "Documents sent and not acknowledged (997/999) within the acknowledgement window, by partner and document type.", []string{"partner", "doc_type"}, nil)
+	overdueDesc  = prometheus.NewDesc("waybill_acks_overdue", "Outbound EDI sets whose functional acknowledgement (997/999) is overdue by the partner's SLA, by partner and transaction set.", []string{"partner", "doc_type"}, nil)
 	breakerDesc  = prometheus.NewDesc("waybill_erp_breaker_state", "The ERP circuit breaker: 1 for the current state (closed, open, half-open), 0 for the others.", []string{"state"}, nil)
 	certDesc     = prometheus.NewDesc("waybill_certificate_expiry_timestamp_seconds", "When a certificate expires (Unix time), by partner (empty for the hub's own) and usage.", []string{"partner", "usage"}, nil)
 	endpointUp   = prometheus.NewDesc("waybill_endpoint_up", "Whether a partner endpoint answered its last probe.", []string{"partner", "endpoint"}, nil)
@@ -56,9 +55,6 @@ type Collector struct {
 
 // NewCollector returns a collector over src; register it in the hub's registry.
 func NewCollector(src Sources) *Collector {
-	if src.AckWindow <= 0 {
-		src.AckWindow = 24 * time.Hour
-	}
 	if src.Log == nil {
 		src.Log = slog.Default()
 	}
@@ -95,9 +91,9 @@ func (c *Collector) read() []prometheus.Metric {
 	var out []prometheus.Metric
 	if db := c.src.DB; db != nil {
 		now := db.Now()
-		if counts, err := db.AwaitingAck(ctx, now.Add(-c.src.AckWindow)); err == nil {
+		if counts, err := db.OverdueAcks(ctx, now); err == nil {
 			for _, n := range counts {
-				out = append(out, gauge(overdueDesc, float64(n.Count), n.Partner, n.DocType))
+				out = append(out, gauge(overdueDesc, float64(n.Count), n.Partner, n.SetID))
 			}
 		} else {
 			c.src.Log.Warn("telemetry: reading overdue acknowledgements", "error", err)

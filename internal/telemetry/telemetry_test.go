@@ -152,10 +152,10 @@ func TestCollectorAndHTTPMetrics(t *testing.T) {
 	defer db.Close()
 	require.NoError(t, db.Migrate(ctx))
 	now := time.Now().UTC()
-	for i, age := range []time.Duration{48 * time.Hour, time.Hour} {
-		m := &store.Message{ID: store.NewID("msg"), CorrelationID: "c", Direction: store.Outbound, Channel: waybill.ChannelAS2,
-			Partner: "acme", DocType: "855", Digest: string(rune('a' + i)), State: store.MessageSent, ReceivedAt: now.Add(-age)}
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertMessage(ctx, m) }))
+	for i, due := range []time.Duration{-time.Hour, time.Hour} {
+		o := &store.EDIOutbound{MessageID: store.NewID("msg"), Partner: "acme", SetID: "855", Interchange: "1", Group: "1",
+			SetControl: string(rune('1' + i)), QueuedAt: now.Add(-2 * time.Hour), AckDueAt: now.Add(due)}
+		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertEDIOutbound(ctx, o) }))
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(telemetry.NewCollector(telemetry.Sources{DB: db, Breaker: func() string { return "open" },

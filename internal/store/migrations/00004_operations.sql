@@ -41,12 +41,14 @@ CREATE INDEX orders_created ON orders (created_at, partner, state);
 CREATE INDEX orders_state_partner ON orders (state, partner);
 CREATE INDEX order_events_to ON order_events (to_state, at);
 CREATE INDEX dead_letters_created ON dead_letters (created_at, job_kind);
+CREATE INDEX edi_outbound_queued ON edi_outbound (queued_at, set_id, partner, ack_status);
 
 -- Retention walks the payloads still online, oldest first.
 CREATE INDEX messages_online ON messages (received_at) WHERE payload IS NOT NULL;
 
 -- +goose Down
 DROP INDEX messages_online;
+DROP INDEX edi_outbound_queued;
 DROP INDEX dead_letters_created;
 DROP INDEX order_events_to;
 DROP INDEX orders_state_partner;

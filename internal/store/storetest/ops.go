@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -205,6 +206,40 @@ func testAggregates(t *testing.T, db *store.DB) {
 	overdue, err = db.AwaitingAck(ctx, day)
 	require.NoError(t, err)
 	require.Empty(t, overdue)
+
+	// Outbound EDI sets: PO1's 855 queued 30 minutes after its acceptance, acknowledged; a
+	// rejected 856; an 810 whose acknowledgement is overdue.
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		for i, o := range []*store.EDIOutbound{
+			{SetID: "855", OrderID: reached[0].OrderID, QueuedAt: reached[0].At.Add(30 * time.Minute), AckDueAt: day.Add(48 * time.Hour)},
+			{SetID: "856", QueuedAt: day.Add(2 * time.Hour)},
+			{SetID: "810", QueuedAt: day.Add(3 * time.Hour), AckDueAt: day.Add(4 * time.Hour)},
+		} {
+			o.MessageID, o.Partner, o.Interchange, o.Group, o.SetControl = store.NewID("msg"), "acme", "1", "1", fmt.Sprint(i+1)
+			if err := tx.InsertEDIOutbound(ctx, o); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.AckEDIOutbound(ctx, "acme", "1", "1", "A", "msg_997"); err != nil {
+			return err
+		}
+		_, err := tx.AckEDIOutbound(ctx, "acme", "1", "2", "R", "msg_997")
+		return err
+	}))
+	sets, err := db.OutboundSets(ctx, day, day.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []store.SetCount{{Partner: "acme", SetID: "810", AckStatus: "", Count: 1}, {Partner: "acme", SetID: "855", AckStatus: "A", Count: 1},
+		{Partner: "acme", SetID: "856", AckStatus: "R", Count: 1}}, sets)
+	late, err := db.OverdueAcks(ctx, day.Add(5*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []store.SetCount{{Partner: "acme", SetID: "810", AckStatus: "", Count: 1}}, late)
+	late, err = db.OverdueAcks(ctx, day.Add(3*time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, late)
+	turn, err := db.AckTurnaround(ctx, day, day.Add(24*time.Hour), 0)
+	require.NoError(t, err)
+	require.Len(t, turn, 1)
+	require.Equal(t, 50*time.Minute, turn[0].At.Sub(turn[0].CreatedAt))
 
 	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
 		return tx.InsertDeadLetter(ctx, &store.DeadLetter{JobKind: "process_message", JobArgs: "{}", CorrelationID: "c",
