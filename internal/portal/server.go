@@ -126,9 +126,12 @@ func New(h *hub.Hub, log *slog.Logger, cfg Config) *Server {
 	s.wait = newWaiter()
 	h.RegisterDecoder(DocPortalOrder, decodePortalOrder)
 	h.OnAccepted(s.onAccepted)
+	if !s.hookSync(h) {
+		s.log.Debug("the hub has no change capture hook: no shipped, delivered or invoiced webhooks")
+	}
 	s.mux = chi.NewMux()
 	s.api = newAPI(s.mux)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(deprecation, s.authenticate)
 	s.register()
 	return s
 }
