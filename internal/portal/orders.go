@@ -266,6 +266,7 @@ func (s *Server) respond(ctx context.Context, p *Principal, keyID, idemKey, corr
 		if st == waybill.OrderRejected {
 			s.finish(ctx, keyID, idemKey, http.StatusUnprocessableEntity, perr)
 		}
+		s.publishRejected(ctx, rec, view)
 		return nil, perr
 	case st == waybill.OrderReceived, st == waybill.OrderValidated:
 		out.Status = http.StatusAccepted // the ERP has not answered yet; the job keeps trying
@@ -446,9 +447,12 @@ func (s *Server) auditRejected(ctx context.Context, p *Principal, req *OrderRequ
 	}
 	corr := store.NewID("cor")
 	err := s.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		return tx.Audit(ctx, store.AuditRecord{Kind: "portal.order.rejected", CorrelationID: corr, Partner: p.Key.Client,
+		if err := tx.Audit(ctx, store.AuditRecord{Kind: "portal.order.rejected", CorrelationID: corr, Partner: p.Key.Client,
 			Subject: req.PONumber, Actor: "portal key " + p.Key.ID, Summary: "portal order refused before receipt: " + strings.Join(msgs, "; "),
-			Detail: map[string]any{"account": p.Account, "reasons": msgs}, Refs: []string{req.PONumber}})
+			Detail: map[string]any{"account": p.Account, "reasons": msgs}, Refs: []string{req.PONumber}}); err != nil {
+			return err
+		}
+		return s.Publish(ctx, tx, p.Account, EventOrderRejected, Rejection{PONumber: req.PONumber, State: string(waybill.OrderRejected), Reasons: msgs})
 	})
 	if err != nil {
 		s.log.Warn("auditing a refused portal order", "error", err)
@@ -709,4 +713,29 @@ func (s *Server) cancelOrder(ctx context.Context, in *cancelOrderInput) (*orderO
 	}
 	v := s.view(ctx, rec, true, false)
 	return &orderOutput{Status: status, Location: v.StatusURL, ETag: orderETag(rec), Body: v}, nil
+}
+
+// Rejection is the data of an order.rejected event.
+type Rejection struct {
+	OrderID  string   `json:"order_id,omitempty" doc:"Absent when the order was refused before it was stored"`
+	PONumber string   `json:"po_number"`
+	State    string   `json:"state" doc:"rejected, or on_hold when a person reviews it"`
+	Reasons  []string `json:"reasons"`
+}
+
+// publishRejected queues order.rejected once per order (the first request that sees the
+// rejection or hold), recorded by an audit key so that a replayed request does not send it again.
+func (s *Server) publishRejected(ctx context.Context, rec *store.OrderRecord, view Order) {
+	o := rec.Order
+	err := s.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: "portal-rejected:" + o.ID + ":" + string(o.State), Kind: "portal-event",
+			OrderID: o.ID, CorrelationID: o.CorrelationID})
+		if err != nil || prev != nil {
+			return err
+		}
+		return s.Publish(ctx, tx, o.Account, EventOrderRejected, Rejection{OrderID: o.ID, PONumber: o.PONumber, State: string(o.State), Reasons: view.Reasons})
+	})
+	if err != nil {
+		s.log.Warn("queueing order.rejected", "order", o.ID, "error", err)
+	}
 }

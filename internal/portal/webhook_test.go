@@ -186,3 +186,18 @@ func TestWebhookSignature(t *testing.T) {
 	require.Error(t, portal.Verify(secret, h, []byte(`{"test": 1}`), ts, time.Minute), "another body")
 	require.Error(t, portal.Verify(secret, h, body, ts.Add(time.Hour), time.Minute), "replayed too late")
 }
+
+func TestWebhookRejected(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	r := newReceiver(t)
+	b.subscribe(t, "acme", r, portal.EventOrderRejected)
+	res := b.call(t, "acme", "POST", "/v1/orders", order("PO-REJ", line("NOPE", "1")), "Idempotency-Key", "k1")
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status)
+	evs := r.waitFor(t, 1)
+	require.Equal(t, portal.EventOrderRejected, evs[0].Type)
+	var rej portal.Rejection
+	require.NoError(t, json.Unmarshal(evs[0].Data, &rej))
+	require.Equal(t, "PO-REJ", rej.PONumber)
+	require.Len(t, rej.Reasons, 1)
+}
