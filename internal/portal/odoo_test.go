@@ -57,11 +57,43 @@ func TestOdooOrderAccepted(t *testing.T) {
 func TestOdooOrderRejected(t *testing.T) {
 	t.Parallel()
 	b, _ := setupOdoo(t)
-	// The connector offers no catalog yet, so the portal cannot refuse the unknown item up front:
-	// the hub asks Odoo, which knows no such product, and the order is held and reported.
-	r := b.call(t, "acme", "POST", "/v1/orders", order("PO-ODOO-2", line("NO-SUCH", "1")), "Idempotency-Key", "k1")
+	// Refused up front from the Odoo catalog: nothing reaches Odoo's sale orders.
+	r := b.call(t, "acme", "POST", "/v1/orders", order("PO-ODOO-2", line("NO-SUCH", "1"), line("WID-10", "5", "unit_price", "12.50")), "Idempotency-Key", "k1")
 	require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s", r.Body)
 	p := r.problem(t)
-	require.Equal(t, portal.ProblemBase+portal.ProbOrderOnHold, p.Type)
-	require.Contains(t, p.Detail, "NO-SUCH")
+	require.Equal(t, portal.ProblemBase+portal.ProbOrderRejected, p.Type)
+	require.Len(t, p.Errors, 2)
+	require.Equal(t, "body.lines[0].sku", p.Errors[0].Location)
+	require.Equal(t, "body.lines[1].unit_price", p.Errors[1].Location, "12.50 is the list price; ACME's pricelist says 11")
+}
+
+func TestOdooCatalogAndBilling(t *testing.T) {
+	t.Parallel()
+	b, _ := setupOdoo(t)
+	var it portal.CatalogItem
+	r := b.call(t, "acme", "GET", "/v1/catalog/WID-10", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r.json(t, &it)
+	require.Equal(t, "11", it.Price.UnitPrice)
+	require.Len(t, it.PriceBreaks, 2)
+	require.Equal(t, "100", it.PriceBreaks[1].MinQuantity)
+	require.Equal(t, "10", it.PriceBreaks[1].UnitPrice)
+	require.Contains(t, it.Price.Rule, "product.pricelist.item/")
+	// GLOBEX has no pricelist: list prices.
+	b.call(t, "globex", "GET", "/v1/catalog/WID-10", nil).json(t, &it)
+	require.Equal(t, "12.5", it.Price.UnitPrice)
+
+	var av struct{ Items []portal.Availability }
+	b.call(t, "acme", "GET", "/v1/availability?sku=WID-10,PAL-WRP", nil).json(t, &av)
+	require.Len(t, av.Items, 2)
+
+	var invs struct{ Items []portal.Invoice }
+	g := b.call(t, "acme", "GET", "/v1/invoices", nil)
+	require.Equal(t, http.StatusOK, g.Status, "%s", g.Body)
+	g.json(t, &invs)
+	var st portal.Statement
+	s := b.call(t, "acme", "GET", "/v1/statement", nil)
+	require.Equal(t, http.StatusOK, s.Status, "%s", s.Body)
+	s.json(t, &st)
+	require.Equal(t, "0.00", st.Balance)
 }

@@ -373,7 +373,7 @@ func (s *Server) prevalidate(ctx context.Context, account string, req *OrderRequ
 	}
 	items := make([]waybill.CatalogItem, 0, len(req.Lines))
 	idx := make([]int, 0, len(req.Lines))
-	env.Backordered, env.UOMs = map[string]string{}, map[string]string{}
+	env.Backordered = map[string]string{}
 	for i, l := range req.Lines {
 		num := l.LineNumber
 		if num == "" {
@@ -389,10 +389,6 @@ func (s *Server) prevalidate(ctx context.Context, account string, req *OrderRequ
 			add(i, "quantity", "line %s: quantity must be a positive decimal", num)
 			continue
 		}
-		if l.UOM != "" && it.Product.UOM != "" && l.UOM != it.Product.UOM {
-			add(i, "uom", "line %s: %s is sold in %s, not %s", num, l.SKU, it.Product.UOM, l.UOM)
-		}
-		env.UOMs[num] = it.Product.UOM
 		switch {
 		case !it.MinQty.IsZero() && qty.Cmp(it.MinQty) < 0:
 			add(i, "quantity", "line %s: the minimum quantity of %s is %s", num, l.SKU, it.MinQty)
