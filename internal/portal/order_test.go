@@ -238,3 +238,45 @@ func cancelledID(t *testing.T, b *bundle) string {
 	require.NotEmpty(t, list.Items)
 	return list.Items[0].ID
 }
+
+func TestEditBeforeAndAfterAcceptance(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", func(c *portal.Config) { c.OrderWait = 300 * time.Millisecond })
+	require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status)
+	b.erp.SetDown(true)
+	r := b.call(t, "acme", "POST", "/v1/orders", order("PO-E1"), "Idempotency-Key", "k1")
+	require.Equal(t, http.StatusAccepted, r.Status)
+	var o orderView
+	r.json(t, &o)
+	edit := map[string]any{"notes": "leave at dock 4", "lines": []map[string]any{{"sku": "SKU-1", "quantity": "7"}}}
+	require.Equal(t, http.StatusPreconditionRequired, b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit).Status)
+	cur := b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil)
+	bad := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, map[string]any{"lines": []map[string]any{{"sku": "SKU-3", "quantity": "7"}}}, "If-Match", cur.Header.Get("ETag"))
+	require.Equal(t, http.StatusUnprocessableEntity, bad.Status, "7 is not a multiple of 6")
+	e := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
+	require.Equal(t, http.StatusOK, e.Status, "%s", e.Body)
+	require.NotEqual(t, cur.Header.Get("ETag"), e.Header.Get("ETag"))
+	stale := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
+	require.Equal(t, http.StatusPreconditionFailed, stale.Status)
+
+	// Once the ERP is back, the edited order is what it accepts.
+	b.erp.SetDown(false)
+	b.eventually(t, 10*time.Second, func() bool {
+		var got orderView
+		b.call(t, "acme", "GET", o.StatusURL, nil).json(t, &got)
+		o = got
+		return got.State == "accepted"
+	})
+	require.Len(t, o.Lines, 1)
+	require.Equal(t, "7", o.Lines[0].Quantity)
+	require.Equal(t, "77.00", o.Total)
+
+	// After acceptance an edit is a change request.
+	cur = b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil)
+	cr := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
+	require.Equal(t, http.StatusAccepted, cr.Status, "%s", cr.Body)
+	var after orderView
+	cr.json(t, &after)
+	require.Len(t, after.ChangeRequests, 1)
+	require.Equal(t, "change", after.ChangeRequests[0].Kind)
+}

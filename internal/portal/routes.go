@@ -65,6 +65,11 @@ func (s *Server) register() {
 		"Cancel an order; after acceptance this files a change request (202)", http.StatusOK, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed)
 	s.alsoResponds(&cancel, http.StatusAccepted, "A cancellation request was filed for the ERP to decide", Order{})
 	huma.Register(api, cancel, s.cancelOrder)
+	edit := op("edit-order", http.MethodPatch, "/v1/orders/{id}", ScopeOrdersWrite,
+		"Change an order before acceptance (If-Match required); afterwards this files a change request (202)", http.StatusOK,
+		http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired, http.StatusUnprocessableEntity)
+	s.alsoResponds(&edit, http.StatusAccepted, "A change request was filed for the ERP to decide", Order{})
+	huma.Register(api, edit, s.editOrder)
 
 	huma.Register(api, op("list-invoices", http.MethodGet, "/v1/invoices", ScopeInvoicesRead,
 		"List the account's invoices with their payment state", http.StatusOK, http.StatusNotImplemented, http.StatusServiceUnavailable), s.listInvoices)
