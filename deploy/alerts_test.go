@@ -27,6 +27,7 @@ import (
 	"github.com/waybill-hub/waybill/internal/sqlite"
 	"github.com/waybill-hub/waybill/internal/store"
 	"github.com/waybill-hub/waybill/internal/telemetry"
+	"github.com/waybill-hub/waybill/internal/transport"
 )
 
 // ruleFile mirrors Prometheus' rule file format (groups of recording and alerting rules).
@@ -160,8 +161,8 @@ func checkTemplates(t *testing.T, name string, ann map[string]string) {
 }
 
 // exportedMetrics runs a hub, makes it do some work (an accepted order, a dead letter), and
-// returns the metric names its /metrics serves, plus those the operations collector describes
-// (they appear only when their source has data).
+// returns the metric names its /metrics serves, plus those the operations and AS2 collectors
+// describe (they appear only when their source has data).
 func exportedMetrics(t *testing.T) map[string]bool {
 	ctx := context.Background()
 	b, err := sqlite.Open(ctx, t.TempDir())
@@ -172,6 +173,8 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	cfg.Partners = []config.Partner{{ID: "acme", Account: "ACME"}}
 	erp := memerp.New(true)
 	a, err := app.New(ctx, cfg, app.Options{Storage: app.StorageFor(b), ERP: erp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	channels, err := app.MountTransports(a, transport.Config{}, nil)
 	require.NoError(t, err)
 	require.NoError(t, a.Start(ctx))
 	defer func() {
@@ -222,6 +225,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	}
 	descs := make(chan *prometheus.Desc, 32)
 	telemetry.NewCollector(telemetry.Sources{}).Describe(descs)
+	channels.Collector().Describe(descs)
 	close(descs)
 	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
 	for d := range descs {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/config"
@@ -64,7 +65,7 @@ func (a *App) RunRetention(ctx context.Context) { a.Archiver().Schedule(ctx) }
 // breaker when the ERP is Odoo (also behind a decorator with Unwrap, such as telemetry.TraceERP),
 // and job attempt counters from the metrics registry.
 func (a *App) health() dashboard.Health {
-	h := dashboard.Health{Counters: a.jobCounters}
+	h := dashboard.Health{Counters: a.jobCounters, Certs: a.as2Certs}
 	erp := a.ERP
 	for {
 		u, ok := erp.(interface{ Unwrap() waybill.ERP })
@@ -83,6 +84,39 @@ func (a *App) health() dashboard.Health {
 		h.ERPPing = p.Ping
 	}
 	return h
+}
+
+// as2Certs reads the AS2 certificates' expiry from the metrics registry, where the transport
+// channels export it (waybill_as2_certificate_expiry_seconds); none until transports are mounted.
+func (a *App) as2Certs() []dashboard.CertInfo {
+	mfs, err := a.Metrics.Registry.Gather()
+	if err != nil {
+		return nil
+	}
+	now := time.Now().UTC()
+	var out []dashboard.CertInfo
+	for _, mf := range mfs {
+		if mf.GetName() != "waybill_as2_certificate_expiry_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			c := dashboard.CertInfo{Usage: "AS2, partner's", NotAfter: now.Add(time.Duration(m.GetGauge().GetValue() * float64(time.Second)))}
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "partner":
+					c.Partner = l.GetValue()
+				case "ours":
+					if l.GetValue() == "true" {
+						c.Usage = "AS2, ours"
+					}
+				case "serial":
+					c.Subject = "serial " + l.GetValue()
+				}
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // jobCounters sums waybill_job_attempts_total by outcome.

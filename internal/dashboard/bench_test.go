@@ -19,7 +19,8 @@ import (
 // BenchmarkPages renders each dashboard page over a store holding WAYBILL_BENCH_MESSAGES
 // generated messages (default 1,000,000) spread over 180 days, with one order per message
 // (most of them closed, the last week's spread over the open states), their received and
-// accepted events, an audit record and trace keys each, and a dead letter per thousand. The
+// accepted events, an 855 each (acknowledged after a day), an audit record and trace keys each,
+// and a dead letter per thousand. The
 // target is under 200 ms a page. Run:
 //
 //	go test -run '^$' -bench Pages -benchtime 20x ./internal/dashboard/
@@ -116,6 +117,11 @@ func generate(b *testing.B, db *store.DB, n int) {
 		 SELECT 'ord_' || n, '', 'received', 'hub', 'as2', '', ` + at + `, 'cor_' || n FROM seq`,
 		`INSERT INTO order_events (order_id, from_state, to_state, source, actor, reason, at, correlation_id) ` + seq + `
 		 SELECT 'ord_' || n, 'validated', 'accepted', 'erp', 'submit_order', '', ` + at + ` + 45000000 + (n % 60) * 1000000, 'cor_' || n
+		 FROM seq WHERE n % 50 <> 0`,
+		`INSERT INTO edi_outbound (message_id, partner, set_id, interchange, group_control, set_control, order_id, queued_at, ack_due_at,
+			ack_status, ack_message_id, acked_at) ` + seq + `
+		 SELECT 'out_' || n, 'p' || (n % 20), '855', '' || n, '' || n, '0001', 'ord_' || n, ` + at + ` + 50000000, ` + at + ` + 86450000000,
+			CASE WHEN ` + at + ` < ` + fmt.Sprint(now-int64(24*time.Hour/time.Microsecond)) + ` THEN 'A' ELSE '' END, '', 0
 		 FROM seq WHERE n % 50 <> 0`,
 		`INSERT INTO audit_log (at, kind, correlation_id, partner, subject, actor, summary, detail, refs) ` + seq + `
 		 SELECT ` + at + `, 'message.received', 'cor_' || n, 'p' || (n % 20), 'msg_' || n, 'as2', 'received x12 over as2', '{}', 'PO-' || n FROM seq`,

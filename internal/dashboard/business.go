@@ -23,9 +23,9 @@ var shipPending = []waybill.OrderState{waybill.OrderAccepted, waybill.OrderAlloc
 
 // Bounds on the documents the page decodes, so that it stays fast with a large backlog.
 const (
-	lateScanLimit    = 2000  // orders awaiting shipment checked against their requested ship date
-	fillSample       = 500   // most recent accepted orders whose lines give the fill rate
-	turnaroundSample = 20000 // most recent acceptances the turnaround is computed from
+	lateScanLimit    = 2000 // orders awaiting shipment checked against their requested ship date
+	fillSample       = 500  // most recent accepted orders whose lines give the fill rate
+	turnaroundSample = 5000 // most recent acceptances (and 855s) the turnarounds are computed from
 )
 
 // PartnerHealth is one row of the business health table.
@@ -194,7 +194,7 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 	}
 	b.FillNote = fmt.Sprintf("accepted ÷ ordered quantity over the last %d orders accepted in the range", min(len(accepted), fillSample))
 
-	sets, err := db.OutboundSets(ctx, from, to)
+	sets, err := s.sets(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -448,80 +448,90 @@ func (s *Server) volume(ctx context.Context, from, to time.Time) (map[time.Time]
 	return out, nil
 }
 
-// createdCache holds the orders created on settled days by partner and state for a few minutes:
-// those days gain no orders, and their orders' states change slowly, so a range of weeks is read
-// from the database once every few minutes rather than on every view.
-type createdCache struct {
+// dayCache holds per-day aggregates of settled days (before yesterday, UTC) for a few minutes:
+// those days gain no new records, and the states counted in them change slowly, so a range of
+// weeks is read from the database once every few minutes rather than on every view. Today and
+// yesterday are always read live.
+type dayCache[T any] struct {
 	mu   sync.Mutex
-	days map[time.Time]createdDay
+	days map[time.Time]dayEntry[T]
 }
 
-type createdDay struct {
-	at     time.Time
-	counts []store.PartnerStateCount
+type dayEntry[T any] struct {
+	at   time.Time
+	rows []T
 }
 
-// createdTTL is how long settled days' order counts are reused.
-const createdTTL = 5 * time.Minute
+// dayTTL is how long settled days' aggregates are reused.
+const dayTTL = 5 * time.Minute
 
-// created counts orders created in [from, to) by partner and state, from the cache for settled
-// days still fresh and from the database for the rest (today and yesterday always).
-func (s *Server) created(ctx context.Context, from, to time.Time) ([]store.PartnerStateCount, error) {
+// get returns the rows of [from, to): settled days from the cache (reloading, with byDay, from
+// the first missing or stale day on), the rest with live.
+func (c *dayCache[T]) get(now, from, to time.Time, byDay func(from, to time.Time) (map[time.Time][]T, error),
+	live func(from, to time.Time) ([]T, error)) ([]T, error) {
 	const day = 24 * time.Hour
-	now := s.cfg.Now().UTC()
-	settled := now.Truncate(day).Add(-day)
+	settled := now.UTC().Truncate(day).Add(-day)
 	if !from.Before(settled) || from.Truncate(day) != from {
-		return s.cfg.DB.OrdersCreated(ctx, from, to)
+		return live(from, to)
 	}
-	c := &s.createdC
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.days == nil || len(c.days) > 4000 {
-		c.days = map[time.Time]createdDay{}
+		c.days = map[time.Time]dayEntry[T]{}
 	}
 	end := settled
 	if to.Before(end) {
 		end = to
 	}
-	// The first settled day missing or stale, and everything after it up to end, is re-read.
-	reload := time.Time{}
 	for d := from; d.Before(end); d = d.Add(day) {
-		if e, ok := c.days[d]; !ok || now.Sub(e.at) > createdTTL {
-			reload = d
+		if e, ok := c.days[d]; !ok || now.Sub(e.at) > dayTTL {
+			fresh, err := byDay(d, end)
+			if err != nil {
+				return nil, err
+			}
+			for r := d; r.Before(end); r = r.Add(day) {
+				c.days[r] = dayEntry[T]{at: now, rows: fresh[r]}
+			}
 			break
 		}
 	}
-	if !reload.IsZero() {
-		rows, err := s.cfg.DB.OrdersCreatedByDay(ctx, reload, end)
-		if err != nil {
-			return nil, err
-		}
-		fresh := map[time.Time][]store.PartnerStateCount{}
-		for _, r := range rows {
-			fresh[r.Day] = append(fresh[r.Day], r.PartnerStateCount)
-		}
-		for d := reload; d.Before(end); d = d.Add(day) {
-			c.days[d] = createdDay{at: now, counts: fresh[d]}
-		}
-	}
-	sum := map[[2]string]int64{}
+	var out []T
 	for d := from; d.Before(end); d = d.Add(day) {
-		for _, pc := range c.days[d].counts {
-			sum[[2]string{pc.Partner, string(pc.State)}] += pc.Count
-		}
+		out = append(out, c.days[d].rows...)
 	}
 	if to.After(settled) {
-		live, err := s.cfg.DB.OrdersCreated(ctx, settled, to)
+		rows, err := live(settled, to)
 		if err != nil {
 			return nil, err
 		}
-		for _, pc := range live {
-			sum[[2]string{pc.Partner, string(pc.State)}] += pc.Count
-		}
-	}
-	out := make([]store.PartnerStateCount, 0, len(sum))
-	for k, n := range sum {
-		out = append(out, store.PartnerStateCount{Partner: k[0], State: waybill.OrderState(k[1]), Count: n})
+		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// created counts orders created in [from, to) by partner and state (rows may repeat a partner
+// and state: callers sum).
+func (s *Server) created(ctx context.Context, from, to time.Time) ([]store.PartnerStateCount, error) {
+	return s.createdC.get(s.cfg.Now(), from, to, func(from, to time.Time) (map[time.Time][]store.PartnerStateCount, error) {
+		rows, err := s.cfg.DB.OrdersCreatedByDay(ctx, from, to)
+		out := map[time.Time][]store.PartnerStateCount{}
+		for _, r := range rows {
+			out[r.Day] = append(out[r.Day], r.PartnerStateCount)
+		}
+		return out, err
+	}, func(from, to time.Time) ([]store.PartnerStateCount, error) {
+		return s.cfg.DB.OrdersCreated(ctx, from, to)
+	})
+}
+
+// sets counts outbound EDI sets queued in [from, to) by partner, set and acknowledgement status.
+func (s *Server) sets(ctx context.Context, from, to time.Time) ([]store.SetCount, error) {
+	return s.setsC.get(s.cfg.Now(), from, to, func(from, to time.Time) (map[time.Time][]store.SetCount, error) {
+		rows, err := s.cfg.DB.OutboundSetsByDay(ctx, from, to)
+		out := map[time.Time][]store.SetCount{}
+		for _, r := range rows {
+			out[r.Day] = append(out[r.Day], r.SetCount)
+		}
+		return out, err
+	}, func(from, to time.Time) ([]store.SetCount, error) { return s.cfg.DB.OutboundSets(ctx, from, to) })
 }

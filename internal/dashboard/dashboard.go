@@ -104,8 +104,9 @@ type Server struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	vol   volumeCache
-	// createdC caches settled days' order counts (see created).
-	createdC createdCache
+	// Settled days' order and outbound set counts (see dayCache).
+	createdC dayCache[store.PartnerStateCount]
+	setsC    dayCache[store.SetCount]
 }
 
 // New returns a Server; mount Handler under Prefix.

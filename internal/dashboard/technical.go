@@ -113,6 +113,9 @@ func (s *Server) TechnicalHealth(ctx context.Context) *Technical {
 		t.EndpointsNote = "no endpoint probes are configured"
 	}
 	if h.Certs != nil {
+		if len(h.Certs()) == 0 {
+			t.CertsNote = "no certificates are configured (AS2 not in use)"
+		}
 		for _, c := range h.Certs() {
 			rem := c.NotAfter.Sub(now)
 			t.Certs = append(t.Certs, CertView{CertInfo: c, Remaining: rem, Warn: rem < 30*24*time.Hour, Expired: rem <= 0})

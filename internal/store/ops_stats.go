@@ -335,6 +335,35 @@ func (db *DB) OutboundSets(ctx context.Context, from, to time.Time) ([]SetCount,
 		GROUP BY partner, set_id, ack_status ORDER BY partner, set_id, ack_status`, micros(from), micros(to))
 }
 
+// SetDayCount is a SetCount of one UTC day of queueing.
+type SetDayCount struct {
+	Day time.Time
+	SetCount
+}
+
+// OutboundSetsByDay is OutboundSets by UTC day of queueing.
+func (db *DB) OutboundSetsByDay(ctx context.Context, from, to time.Time) ([]SetDayCount, error) {
+	const day = int64(24 * time.Hour / time.Microsecond)
+	rows, err := db.b.Query(ctx, fmt.Sprintf(`WITH r AS MATERIALIZED (SELECT queued_at / %d AS d, partner, set_id, ack_status FROM edi_outbound
+		WHERE queued_at >= ? AND queued_at < ?) SELECT d, partner, set_id, ack_status, COUNT(*) FROM r GROUP BY d, partner, set_id, ack_status
+		ORDER BY d, partner, set_id, ack_status`, day), micros(from), micros(to))
+	if err != nil {
+		return nil, fmt.Errorf("counting outbound sets by day: %w", err)
+	}
+	defer rows.Close()
+	var out []SetDayCount
+	for rows.Next() {
+		var c SetDayCount
+		var d int64
+		if err := rows.Scan(&d, &c.Partner, &c.SetID, &c.AckStatus, &c.Count); err != nil {
+			return nil, err
+		}
+		c.Day = fromMicros(d * day)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // OverdueAcks counts outbound EDI sets whose functional acknowledgement was due (by the
 // partner's SLA) before now and has not come, by partner and set.
 func (db *DB) OverdueAcks(ctx context.Context, now time.Time) ([]SetCount, error) {

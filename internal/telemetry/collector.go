@@ -11,13 +11,6 @@ import (
 	"github.com/waybill-hub/waybill/internal/store"
 )
 
-// Cert is a certificate's expiry, for waybill_certificate_expiry_timestamp_seconds.
-type Cert struct {
-	Partner  string // "" for the hub's own
-	Usage    string // signing, encryption, tls
-	NotAfter time.Time
-}
-
 // EndpointState is a partner endpoint's last probe.
 type EndpointState struct {
 	Partner, Endpoint string
@@ -29,7 +22,6 @@ type EndpointState struct {
 type Sources struct {
 	DB        *store.DB
 	Breaker   func() string // the ERP circuit breaker: closed, open, half-open
-	Certs     func() []Cert
 	Endpoints func(ctx context.Context) []EndpointState
 	Log       *slog.Logger
 }
@@ -37,7 +29,6 @@ type Sources struct {
 var (
 	overdueDesc  = prometheus.NewDesc("waybill_acks_overdue", "Outbound EDI sets whose functional acknowledgement (997/999) is overdue by the partner's SLA, by partner and transaction set.", []string{"partner", "doc_type"}, nil)
 	breakerDesc  = prometheus.NewDesc("waybill_erp_breaker_state", "The ERP circuit breaker: 1 for the current state (closed, open, half-open), 0 for the others.", []string{"state"}, nil)
-	certDesc     = prometheus.NewDesc("waybill_certificate_expiry_timestamp_seconds", "When a certificate expires (Unix time), by partner (empty for the hub's own) and usage.", []string{"partner", "usage"}, nil)
 	endpointUp   = prometheus.NewDesc("waybill_endpoint_up", "Whether a partner endpoint answered its last probe.", []string{"partner", "endpoint"}, nil)
 	endpointLat  = prometheus.NewDesc("waybill_endpoint_latency_seconds", "Latency of a partner endpoint's last probe.", []string{"partner", "endpoint"}, nil)
 	archivedDesc = prometheus.NewDesc("waybill_payloads_archived", "Payloads written to the archive; purged ones are no longer in the database.", []string{"purged"}, nil)
@@ -63,7 +54,7 @@ func NewCollector(src Sources) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{overdueDesc, breakerDesc, certDesc, endpointUp, endpointLat, archivedDesc} {
+	for _, d := range []*prometheus.Desc{overdueDesc, breakerDesc, endpointUp, endpointLat, archivedDesc} {
 		ch <- d
 	}
 }
@@ -110,17 +101,6 @@ func (c *Collector) read() []prometheus.Metric {
 				v = 1
 			}
 			out = append(out, gauge(breakerDesc, v, s))
-		}
-	}
-	if c.src.Certs != nil {
-		seen := map[[2]string]bool{}
-		for _, cert := range c.src.Certs() {
-			k := [2]string{cert.Partner, cert.Usage}
-			if seen[k] {
-				continue // keep the first (soonest, when the source sorts) of duplicates
-			}
-			seen[k] = true
-			out = append(out, gauge(certDesc, float64(cert.NotAfter.Unix()), cert.Partner, cert.Usage))
 		}
 	}
 	if c.src.Endpoints != nil {

@@ -159,9 +159,6 @@ func TestCollectorAndHTTPMetrics(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(telemetry.NewCollector(telemetry.Sources{DB: db, Breaker: func() string { return "open" },
-		Certs: func() []telemetry.Cert {
-			return []telemetry.Cert{{Partner: "acme", Usage: "signing", NotAfter: time.Unix(2000000000, 0)}}
-		},
 		Endpoints: func(context.Context) []telemetry.EndpointState {
 			return []telemetry.EndpointState{{Partner: "acme", Endpoint: "as2", Up: true, Latency: 30 * time.Millisecond}}
 		}}))
@@ -190,7 +187,6 @@ func TestCollectorAndHTTPMetrics(t *testing.T) {
 		"waybill_acks_overdue,doc_type=855,partner=acme":                          1,
 		"waybill_erp_breaker_state,state=open":                                    1,
 		"waybill_erp_breaker_state,state=closed":                                  0,
-		"waybill_certificate_expiry_timestamp_seconds,partner=acme,usage=signing": 2000000000,
 		"waybill_endpoint_up,endpoint=as2,partner=acme":                           1,
 		"waybill_endpoint_latency_seconds,endpoint=as2,partner=acme":              0.03,
 		"waybill_payloads_archived,purged=true":                                   0,

@@ -2,8 +2,8 @@
 // tracing (set up once, exported over OTLP/HTTP when configured, a no-op otherwise), the
 // correlation id on every span and log line, a River middleware that turns each job into a span
 // linked to the transaction that enqueued it, an ERP decorator that spans every ERP call, HTTP
-// latency histograms, and Prometheus gauges for acknowledgement lateness, the ERP circuit breaker,
-// endpoint availability and certificate expiry.
+// latency histograms, and Prometheus gauges for acknowledgement lateness, the ERP circuit breaker
+// and endpoint availability (AS2 certificate expiry is exported by the transport package).
 package telemetry
 
 import (

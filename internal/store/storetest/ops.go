@@ -230,6 +230,17 @@ func testAggregates(t *testing.T, db *store.DB) {
 	require.NoError(t, err)
 	require.Equal(t, []store.SetCount{{Partner: "acme", SetID: "810", AckStatus: "", Count: 1}, {Partner: "acme", SetID: "855", AckStatus: "A", Count: 1},
 		{Partner: "acme", SetID: "856", AckStatus: "R", Count: 1}}, sets)
+	byDay, err := db.OutboundSetsByDay(ctx, day.Add(-24*time.Hour), day.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, byDay, 3)
+	for i, c := range byDay {
+		require.Equal(t, day, c.Day)
+		require.Equal(t, sets[i], c.SetCount)
+	}
+	createdByDay, err := db.OrdersCreatedByDay(ctx, day, day.Add(48*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, createdByDay, 3)
+	require.Equal(t, day, createdByDay[0].Day)
 	late, err := db.OverdueAcks(ctx, day.Add(5*time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, []store.SetCount{{Partner: "acme", SetID: "810", AckStatus: "", Count: 1}}, late)
