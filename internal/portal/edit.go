@@ -29,8 +29,8 @@ type editOrderInput struct {
 	Body OrderEdit
 }
 
-// editOrder changes an order the ERP has not accepted yet (If-Match required), or files a change
-// request (202) for one it has.
+// editOrder changes an order held for review (If-Match required), which a replay then submits as
+// edited, or files a change request (202) for an order the ERP accepted.
 func (s *Server) editOrder(ctx context.Context, in *editOrderInput) (*orderOutput, error) {
 	p := principal(ctx)
 	rec, err := s.ownOrder(ctx, in.ID)
@@ -67,7 +67,11 @@ func (s *Server) editOrder(ctx context.Context, in *editOrderInput) (*orderOutpu
 		}
 		o := cur.Order
 		switch st := o.State; {
-		case st == waybill.OrderReceived, st == waybill.OrderValidated, st == waybill.OrderOnHold:
+		case st == waybill.OrderReceived, st == waybill.OrderValidated:
+			// A submission may be in flight to the ERP: changing the lines under it would make the
+			// hub's order and the ERP's differ.
+			return problem(http.StatusConflict, ProbNotEditable, "the order is being submitted to the ERP: cancel it, or wait for its acceptance and request a change")
+		case st == waybill.OrderOnHold:
 			if in.Body.Notes != nil {
 				o.Notes = []string{*in.Body.Notes}
 			}

@@ -239,44 +239,68 @@ func cancelledID(t *testing.T, b *bundle) string {
 	return list.Items[0].ID
 }
 
-func TestEditBeforeAndAfterAcceptance(t *testing.T) {
+func TestEditHeldOrderThenChangeRequest(t *testing.T) {
 	t.Parallel()
-	b := setup(t, "sqlite", func(c *portal.Config) { c.OrderWait = 300 * time.Millisecond })
-	require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status)
-	b.erp.SetDown(true)
-	r := b.call(t, "acme", "POST", "/v1/orders", order("PO-E1"), "Idempotency-Key", "k1")
-	require.Equal(t, http.StatusAccepted, r.Status)
-	var o orderView
-	r.json(t, &o)
+	b := setup(t, "sqlite")
+	ctx := context.Background()
+	// NEWCO is not a customer in the ERP yet: its order is held for a person.
+	b.key(t, "newco", []string{"NEWCO"}, "*")
+	r := b.call(t, "newco", "POST", "/v1/orders", order("PO-E1"), "Idempotency-Key", "k1")
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s", r.Body)
+	require.Equal(t, portal.ProblemBase+portal.ProbOrderOnHold, r.problem(t).Type)
+	var list struct{ Items []orderView }
+	b.call(t, "newco", "GET", "/v1/orders", nil).json(t, &list)
+	require.Len(t, list.Items, 1)
+	o := list.Items[0]
+	require.Equal(t, "on_hold", o.State)
+
 	edit := map[string]any{"notes": "leave at dock 4", "lines": []map[string]any{{"sku": "SKU-1", "quantity": "7"}}}
-	require.Equal(t, http.StatusPreconditionRequired, b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit).Status)
-	cur := b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil)
-	bad := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, map[string]any{"lines": []map[string]any{{"sku": "SKU-3", "quantity": "7"}}}, "If-Match", cur.Header.Get("ETag"))
-	require.Equal(t, http.StatusUnprocessableEntity, bad.Status, "7 is not a multiple of 6")
-	e := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
+	require.Equal(t, http.StatusPreconditionRequired, b.call(t, "newco", "PATCH", "/v1/orders/"+o.ID, edit).Status)
+	cur := b.call(t, "newco", "GET", "/v1/orders/"+o.ID, nil)
+	e := b.call(t, "newco", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
 	require.Equal(t, http.StatusOK, e.Status, "%s", e.Body)
 	require.NotEqual(t, cur.Header.Get("ETag"), e.Header.Get("ETag"))
-	stale := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
+	stale := b.call(t, "newco", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
 	require.Equal(t, http.StatusPreconditionFailed, stale.Status)
 
-	// Once the ERP is back, the edited order is what it accepts.
-	b.erp.SetDown(false)
+	// The operator adds the customer and replays: the ERP accepts the order as edited.
+	b.erp.AddCustomer("NEWCO", "New Co")
+	dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, dls, 1)
+	require.NoError(t, b.hub.Replay(ctx, dls[0].ID, "ops"))
 	b.eventually(t, 10*time.Second, func() bool {
 		var got orderView
-		b.call(t, "acme", "GET", o.StatusURL, nil).json(t, &got)
+		b.call(t, "newco", "GET", o.StatusURL, nil).json(t, &got)
 		o = got
 		return got.State == "accepted"
 	})
 	require.Len(t, o.Lines, 1)
 	require.Equal(t, "7", o.Lines[0].Quantity)
-	require.Equal(t, "77.00", o.Total)
+	require.Equal(t, "87.50", o.Total)
 
 	// After acceptance an edit is a change request.
-	cur = b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil)
-	cr := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
+	cur = b.call(t, "newco", "GET", "/v1/orders/"+o.ID, nil)
+	cr := b.call(t, "newco", "PATCH", "/v1/orders/"+o.ID, edit, "If-Match", cur.Header.Get("ETag"))
 	require.Equal(t, http.StatusAccepted, cr.Status, "%s", cr.Body)
 	var after orderView
 	cr.json(t, &after)
 	require.Len(t, after.ChangeRequests, 1)
 	require.Equal(t, "change", after.ChangeRequests[0].Kind)
+}
+
+func TestEditWhileSubmittingRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", func(c *portal.Config) { c.OrderWait = 300 * time.Millisecond })
+	require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status)
+	b.erp.SetDown(true)
+	r := b.call(t, "acme", "POST", "/v1/orders", order("PO-E2"), "Idempotency-Key", "k1")
+	require.Equal(t, http.StatusAccepted, r.Status)
+	var o orderView
+	r.json(t, &o)
+	cur := b.call(t, "acme", "GET", "/v1/orders/"+o.ID, nil)
+	e := b.call(t, "acme", "PATCH", "/v1/orders/"+o.ID, map[string]any{"notes": "x"}, "If-Match", cur.Header.Get("ETag"))
+	require.Equal(t, http.StatusConflict, e.Status)
+	require.Equal(t, portal.ProblemBase+portal.ProbNotEditable, e.problem(t).Type)
+	b.erp.SetDown(false)
 }
