@@ -73,7 +73,20 @@ type Odoo struct {
 	APIKey     string        `koanf:"api_key"`      // secret: from the environment
 	APIKeyFile string        `koanf:"api_key_file"` // or from a file
 	Protocol   string        `koanf:"protocol"`     // auto, json2, jsonrpc, xmlrpc
+	Version    string        `koanf:"version"`      // "17.0", "18.0", "19.0"; empty detects it
 	Timeout    time.Duration `koanf:"timeout"`
+	// MaxConcurrency and RateLimit bound the load the hub puts on Odoo.
+	MaxConcurrency int     `koanf:"max_concurrency"`
+	RateLimit      float64 `koanf:"rate_limit"` // calls per second; 0 is unlimited
+	// The circuit breaker opens after BreakerFailures consecutive transient failures; jobs then
+	// wait BreakerCooldown instead of spending their retries.
+	BreakerFailures int           `koanf:"breaker_failures"`
+	BreakerCooldown time.Duration `koanf:"breaker_cooldown"`
+	Warehouse       string        `koanf:"warehouse"`
+	// WebhookSecret verifies Odoo's automation webhooks (a hint to poll at once); a secret.
+	WebhookSecret string `koanf:"webhook_secret"`
+	// PollInterval is how often change capture polls Odoo's write_date cursors.
+	PollInterval time.Duration `koanf:"poll_interval"`
 }
 
 // Partner is a partner known to the hub core (the EDI profiles add transport and mapping details).
@@ -100,7 +113,8 @@ func Default() Config {
 		Pipeline: Pipeline{Workers: 64, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			PollInterval: 50 * time.Millisecond, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute,
 			BatchSize: 50, BatchParallel: 4},
-		ERP:   ERP{Kind: "memory", Odoo: Odoo{Protocol: "auto", Timeout: 30 * time.Second}},
+		ERP: ERP{Kind: "memory", Odoo: Odoo{Protocol: "auto", Timeout: 30 * time.Second, MaxConcurrency: 4,
+			BreakerFailures: 5, BreakerCooldown: 30 * time.Second, PollInterval: 30 * time.Second}},
 		Audit: Audit{SealInterval: 2 * time.Second},
 	}
 }
@@ -345,6 +359,23 @@ func (c Config) Validate(file string) error {
 		case "auto", "json2", "jsonrpc", "xmlrpc":
 		default:
 			bad("erp.odoo.protocol", "must be auto, json2, jsonrpc or xmlrpc, got %q", o.Protocol)
+		}
+		switch o.Version {
+		case "", "17.0", "18.0", "19.0":
+		default:
+			bad("erp.odoo.version", "must be 17.0, 18.0 or 19.0 (or empty to detect it), got %q", o.Version)
+		}
+		if o.MaxConcurrency < 1 || o.MaxConcurrency > 256 {
+			bad("erp.odoo.max_concurrency", "must be between 1 and 256, got %d", o.MaxConcurrency)
+		}
+		if o.RateLimit < 0 {
+			bad("erp.odoo.rate_limit", "must not be negative")
+		}
+		if o.BreakerFailures < 1 {
+			bad("erp.odoo.breaker_failures", "must be at least 1")
+		}
+		if o.PollInterval <= 0 {
+			bad("erp.odoo.poll_interval", "must be positive")
 		}
 	default:
 		bad("erp.kind", "must be memory, http or odoo, got %q", c.ERP.Kind)

@@ -80,6 +80,7 @@ type Hub struct {
 	decoders map[string]Decoder
 	accepted []AcceptedHook
 	senders  map[waybill.Channel]waybill.Sender
+	synced   []SyncHook
 }
 
 var _ waybill.Intake = (*Hub)(nil)
@@ -143,6 +144,8 @@ func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &processWorker{h: h})
 	river.AddWorker(w, &submitWorker{h: h})
 	river.AddWorker(w, &deliverWorker{h: h})
+	river.AddWorker(w, &pollWorker{h: h})
+	river.AddWorker(w, &syncWorker{h: h})
 }
 
 // Close stops background work (the ERP batcher).

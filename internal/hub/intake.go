@@ -57,30 +57,24 @@ func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest
 	}
 	rc := waybill.Receipt{MessageID: m.ID, CorrelationID: m.CorrelationID, Digest: digest}
 	dupKind := ""
+	var orig *store.Message
 	err := h.db.InTx(ctx, func(tx *store.Tx) error {
-		orig, err := tx.FindOriginal(ctx, in.Partner, digest, in.TransportID)
-		switch {
-		case err == nil:
-			m.State, m.DuplicateOf, m.Payload = store.MessageDuplicate, orig.ID, nil
-			rc.Duplicate, rc.DuplicateOf = true, orig.ID
-			dupKind = "digest"
-			if orig.Digest != digest {
-				dupKind = "transport"
+		// Claiming the digest (and transport id) finds an earlier copy and, on PostgreSQL, makes a
+		// concurrent copy on another replica wait for this one and then see it.
+		for i, k := range receiptKeys(in.Partner, digest, in.TransportID) {
+			prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: k, Kind: "receipt", MessageID: m.ID, CorrelationID: m.CorrelationID})
+			if err != nil {
+				return err
 			}
-		case !errors.Is(err, store.ErrNotFound):
-			return err
-		}
-		if !rc.Duplicate {
-			// Claim the digest (and transport id) so that a concurrent copy on another connection
-			// or replica sees this one; the loser retries and finds it.
-			for _, k := range receiptKeys(in.Partner, digest, in.TransportID) {
-				prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: k, Kind: "receipt", MessageID: m.ID, CorrelationID: m.CorrelationID})
-				if err != nil {
-					return err
+			if prev != nil {
+				orig = &store.Message{ID: prev.MessageID, CorrelationID: prev.CorrelationID}
+				m.State, m.DuplicateOf, m.Payload = store.MessageDuplicate, prev.MessageID, nil
+				rc.Duplicate, rc.DuplicateOf = true, prev.MessageID
+				dupKind = "digest"
+				if i > 0 {
+					dupKind = "transport"
 				}
-				if prev != nil {
-					return store.ErrConflict
-				}
+				break
 			}
 		}
 		if err := tx.InsertMessage(ctx, m); err != nil {

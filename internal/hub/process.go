@@ -50,19 +50,16 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 		return err
 	}
 	return h.db.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.Message(ctx, msg.ID)
-		if err != nil {
-			return err
-		}
-		if cur.State != store.MessageReceived && cur.State != store.MessageReplayed {
-			return nil // processed concurrently
+		claimed, err := tx.ClaimMessage(ctx, msg.ID)
+		if err != nil || !claimed {
+			return err // !claimed: processed concurrently
 		}
 		for _, o := range orders {
 			if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
 				return err
 			}
 		}
-		return tx.SetMessageState(ctx, msg.ID, store.MessageProcessed)
+		return nil
 	})
 }
 
@@ -115,6 +112,22 @@ func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message,
 				Refs:   append(refs, dupOf.OrderID, dupOf.CorrelationID)})
 		}
 	}
+	// The order is stored directly in the state its checks put it in, with both events: the
+	// receipt (at the message's receipt time) and the first transition.
+	to, reason := waybill.OrderValidated, ""
+	var problems []string
+	if dupOf != nil {
+		to, reason = waybill.OrderOnHold, fmt.Sprintf("duplicate of PO %s in order %s", o.PONumber, dupOf.OrderID)
+	} else if errs := validate(o); len(errs) > 0 {
+		for _, e := range errs {
+			problems = append(problems, e.Error())
+		}
+		to, reason = waybill.OrderRejected, strings.Join(problems, "; ")
+	}
+	if err := waybill.CheckTransition(o.ID, waybill.OrderReceived, to, waybill.OwnerHub); err != nil {
+		return err
+	}
+	o.State = to
 	if err := tx.InsertOrder(ctx, o, msg.ID); err != nil {
 		return err
 	}
@@ -122,37 +135,24 @@ func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message,
 		Actor: string(msg.Channel), At: msg.ReceivedAt, CorrelationID: o.CorrelationID}); err != nil {
 		return err
 	}
-	rec := &store.OrderRecord{Order: o, MessageID: msg.ID, Version: 1}
+	if err := tx.InsertEvent(ctx, waybill.OrderEvent{OrderID: o.ID, From: waybill.OrderReceived, To: to, Source: waybill.OwnerHub,
+		Actor: "process_message", Reason: reason, At: h.now(), CorrelationID: o.CorrelationID}); err != nil {
+		return err
+	}
+	h.obs.OrderTransition(p.ID, to)
 	if err := tx.Audit(ctx, store.AuditRecord{Kind: "order.received", CorrelationID: o.CorrelationID, Partner: p.ID, Subject: o.ID,
 		Actor: "process_message", Summary: fmt.Sprintf("order %s for PO %s with %d lines", o.ID, o.PONumber, len(o.Lines)), Refs: refs}); err != nil {
 		return err
 	}
-	if dupOf != nil {
-		reason := fmt.Sprintf("duplicate of PO %s in order %s", o.PONumber, dupOf.OrderID)
-		if _, err := tx.Transition(ctx, rec, waybill.OrderOnHold, waybill.OwnerHub, "process_message", reason); err != nil {
-			return err
-		}
-		h.obs.OrderTransition(p.ID, waybill.OrderOnHold)
+	switch to {
+	case waybill.OrderOnHold:
 		return tx.InsertDeadLetter(ctx, &store.DeadLetter{JobKind: SubmitOrder{}.Kind(), JobArgs: submitArgsJSON(o),
 			OrderID: o.ID, MessageID: msg.ID, CorrelationID: o.CorrelationID, Partner: p.ID, Code: string(waybill.ECONFLICT),
 			Reason: "duplicate_po", Message: reason + "; replay to accept it as a separate order"})
-	}
-	if errs := validate(o); len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		if _, err := tx.Transition(ctx, rec, waybill.OrderRejected, waybill.OwnerHub, "process_message", strings.Join(msgs, "; ")); err != nil {
-			return err
-		}
-		h.obs.OrderTransition(p.ID, waybill.OrderRejected)
+	case waybill.OrderRejected:
 		return tx.Audit(ctx, store.AuditRecord{Kind: "order.rejected", CorrelationID: o.CorrelationID, Partner: p.ID, Subject: o.ID,
-			Actor: "hub", Summary: "rejected: " + strings.Join(msgs, "; "), Detail: map[string]any{"reasons": msgs}, Refs: refs})
+			Actor: "hub", Summary: "rejected: " + reason, Detail: map[string]any{"reasons": problems}, Refs: refs})
 	}
-	if _, err := tx.Transition(ctx, rec, waybill.OrderValidated, waybill.OwnerHub, "process_message", ""); err != nil {
-		return err
-	}
-	h.obs.OrderTransition(p.ID, waybill.OrderValidated)
 	return h.q.InsertTx(ctx, tx, SubmitOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: p.ID}, nil)
 }
 

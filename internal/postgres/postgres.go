@@ -110,17 +110,38 @@ func (b *Backend) IsRetryable(err error) bool {
 
 // Quiesce takes the audit advisory lock exclusively: it waits for every transaction holding it
 // shared (those writing audit records) to finish.
-func (b *Backend) Quiesce(ctx context.Context, fn func(ctx context.Context) error) error {
+//
+// The lock is taken with a timeout: while it waits, writers queue behind it, so it gives up (and
+// the sealer tries again later) rather than stall them behind one long transaction.
+func (b *Backend) Quiesce(ctx context.Context, fn func(ctx context.Context, ex store.Executor) error) error {
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(auditLockKey)); err != nil {
+	if _, err := conn.Exec(ctx, `SET lock_timeout = '2s'`); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(auditLockKey))
+	conn.Exec(context.WithoutCancel(ctx), `RESET lock_timeout`)
+	if err != nil {
 		return err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(auditLockKey))
-	return fn(ctx)
+	return fn(ctx, connExec{conn.Conn()})
+}
+
+// connExec runs statements on one dedicated connection.
+type connExec struct{ c *pgx.Conn }
+
+func (e connExec) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return execQ(ctx, e.c, q, args)
+}
+func (e connExec) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
+	return queryQ(ctx, e.c, q, args)
+}
+func (e connExec) QueryRow(ctx context.Context, q string, args ...any) store.Row {
+	return pgRow{e.c.QueryRow(ctx, rebind(q), args...)}
 }
 
 // AuditWriteLock takes the audit advisory lock shared for the rest of the transaction.

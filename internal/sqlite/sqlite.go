@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	msqlite "modernc.org/sqlite"
 
 	"github.com/waybill-hub/waybill/internal/store"
 )
@@ -43,10 +43,7 @@ func Open(ctx context.Context, dir string) (*Backend, error) {
 		dsn = "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
 			"&_pragma=foreign_keys(1)&_txlock=immediate"
 	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
-	}
+	db := sql.OpenDB(&cachingConnector{dsn: dsn, drv: &msqlite.Driver{}})
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
@@ -82,8 +79,8 @@ func (b *Backend) IsRetryable(err error) bool {
 }
 
 // Quiesce runs fn directly: with one connection, every earlier transaction has committed.
-func (b *Backend) Quiesce(ctx context.Context, fn func(ctx context.Context) error) error {
-	return fn(ctx)
+func (b *Backend) Quiesce(ctx context.Context, fn func(ctx context.Context, ex store.Executor) error) error {
+	return fn(ctx, b)
 }
 
 // AuditWriteLock is a no-op: SQLite has one writer.

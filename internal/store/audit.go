@@ -67,6 +67,8 @@ func (tx *Tx) Audit(ctx context.Context, r AuditRecord) error {
 	return nil
 }
 
+type traceKey struct{ key, corr string }
+
 func cleanRefs(refs []string) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -83,17 +85,17 @@ func cleanRefs(refs []string) []string {
 }
 
 func (tx *Tx) addTraceKey(ctx context.Context, key, corr string) error {
-	var n int
-	if err := tx.ex.QueryRow(ctx, `SELECT COUNT(*) FROM trace_keys WHERE key = ? AND correlation_id = ?`, key, corr).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
+	k := traceKey{key, corr}
+	if tx.traced[k] {
 		return nil
 	}
-	if _, err := tx.ex.Exec(ctx, `INSERT INTO trace_keys (key, correlation_id) VALUES (?, ?)`, key, corr); err != nil &&
-		!tx.db.b.IsUniqueViolation(err) {
+	if _, err := tx.ex.Exec(ctx, `INSERT INTO trace_keys (key, correlation_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, key, corr); err != nil {
 		return fmt.Errorf("indexing trace key: %w", err)
 	}
+	if tx.traced == nil {
+		tx.traced = map[traceKey]bool{}
+	}
+	tx.traced[k] = true
 	return nil
 }
 
@@ -173,8 +175,8 @@ func chainHash(prev string, seq, at int64, kind, corr, partner, subject, actor, 
 func (db *DB) SealAudit(ctx context.Context) (int, error) {
 	// Find the highest seq such that every record up to it is committed.
 	var upto int64
-	err := db.b.Quiesce(ctx, func(ctx context.Context) error {
-		return db.b.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_log`).Scan(&upto)
+	err := db.b.Quiesce(ctx, func(ctx context.Context, ex Executor) error {
+		return ex.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_log`).Scan(&upto)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sealing audit trail: %w", err)

@@ -247,3 +247,15 @@ func (tx *Tx) MarkSent(ctx context.Context, id, transportID string, meta map[str
 		string(MessageSent), transportID, string(b), micros(tx.db.now()), id)
 	return err
 }
+
+// ClaimMessage moves an inbound message from received (or replayed) to processed and reports
+// whether this call did: false means another worker processed it already. It is the first
+// statement of a processing transaction, so the processing commits only with the claim.
+func (tx *Tx) ClaimMessage(ctx context.Context, id string) (bool, error) {
+	n, err := tx.ex.Exec(ctx, `UPDATE messages SET state = 'processed', updated_at = ? WHERE id = ? AND state IN ('received', 'replayed')`,
+		micros(tx.db.now()), id)
+	if err != nil {
+		return false, fmt.Errorf("claiming message %s: %w", id, err)
+	}
+	return n == 1, nil
+}

@@ -25,26 +25,27 @@ type BusinessKey struct {
 // ClaimBusinessKey records k unless its key was claimed before; it returns the earlier claim
 // (and no error) when there was one, nil when this call claimed it.
 func (tx *Tx) ClaimBusinessKey(ctx context.Context, k BusinessKey) (*BusinessKey, error) {
-	var prev BusinessKey
-	var at int64
-	err := tx.ex.QueryRow(ctx, `SELECT key, kind, message_id, order_id, correlation_id, created_at FROM business_keys WHERE key = ?`, k.Key).
-		Scan(&prev.Key, &prev.Kind, &prev.MessageID, &prev.OrderID, &prev.CorrelationID, &at)
-	switch {
-	case err == nil:
-		prev.CreatedAt = fromMicros(at)
-		return &prev, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("reading business key %s: %w", k.Key, err)
-	}
-	_, err = tx.ex.Exec(ctx, `INSERT INTO business_keys (key, kind, message_id, order_id, correlation_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.Key, k.Kind, k.MessageID, k.OrderID, k.CorrelationID, micros(tx.db.now()))
+	n, err := tx.ex.Exec(ctx, `INSERT INTO business_keys (key, kind, message_id, order_id, correlation_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, k.Key, k.Kind, k.MessageID, k.OrderID, k.CorrelationID, micros(tx.db.now()))
 	if err != nil {
-		if tx.db.b.IsUniqueViolation(err) {
-			return nil, fmt.Errorf("claiming business key %s: %w", k.Key, ErrConflict)
-		}
 		return nil, fmt.Errorf("claiming business key %s: %w", k.Key, err)
 	}
-	return nil, nil
+	if n == 1 {
+		return nil, nil
+	}
+	var prev BusinessKey
+	var at int64
+	err = tx.ex.QueryRow(ctx, `SELECT key, kind, message_id, order_id, correlation_id, created_at FROM business_keys WHERE key = ?`, k.Key).
+		Scan(&prev.Key, &prev.Kind, &prev.MessageID, &prev.OrderID, &prev.CorrelationID, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Claimed by a transaction that has not committed yet (PostgreSQL): the caller retries.
+		return nil, fmt.Errorf("claiming business key %s: %w", k.Key, ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading business key %s: %w", k.Key, err)
+	}
+	prev.CreatedAt = fromMicros(at)
+	return &prev, nil
 }
 
 // ReassignBusinessKey points an existing key at another order (duplicate policy "supersede").

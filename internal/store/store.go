@@ -70,7 +70,8 @@ type Backend interface {
 	IsRetryable(err error) bool
 	// Quiesce runs fn once every transaction that was writing audit records when it was called has
 	// finished, while new ones wait; it lets the sealer see a gap-free prefix of the audit log.
-	Quiesce(ctx context.Context, fn func(ctx context.Context) error) error
+	// fn must use only ex (the connection holding the lock): the others may all be waiting.
+	Quiesce(ctx context.Context, fn func(ctx context.Context, ex Executor) error) error
 	// AuditWriteLock is called inside a transaction before it inserts audit records.
 	AuditWriteLock(ctx context.Context, tx TxExecutor) error
 	Ping(ctx context.Context) error
@@ -146,6 +147,7 @@ type Tx struct {
 	ctx context.Context
 
 	auditLocked bool
+	traced      map[traceKey]bool
 	afterCommit []func()
 }
 

@@ -1,0 +1,320 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/jobs"
+	"github.com/waybill-hub/waybill/internal/store"
+)
+
+// changeCursor names the stored change-capture cursor.
+const changeCursor = "erp.changes"
+
+// PollERPChanges reads the ERP's changes since the stored cursor and schedules a sync of every
+// order they touch. It runs periodically on one replica (the queue's leader) and at once when the
+// ERP's webhook hints that something changed.
+type PollERPChanges struct{}
+
+// Kind implements river.JobArgs.
+func (PollERPChanges) Kind() string { return "poll_erp_changes" }
+
+// Subject implements jobs.Args.
+func (PollERPChanges) Subject() jobs.Subject { return jobs.Subject{} }
+
+// InsertOpts keeps at most one poll waiting.
+func (PollERPChanges) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// SyncOrder reads one order's state in the ERP (deliveries, invoices, payments) and moves the
+// hub's order along the lifecycle accordingly.
+type SyncOrder struct {
+	OrderID       string `json:"order_id"`
+	CorrelationID string `json:"correlation_id"`
+	Partner       string `json:"partner"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncOrder) Kind() string { return "sync_order" }
+
+// Subject implements jobs.Args.
+func (a SyncOrder) Subject() jobs.Subject {
+	return jobs.Subject{OrderID: a.OrderID, CorrelationID: a.CorrelationID, Partner: a.Partner}
+}
+
+// SyncHook runs in the transaction that applies an ERP sync to an order, after its transitions,
+// with the ERP's status and the state the order had before; flows use it to emit ship notices
+// and invoices for new deliveries and invoices. It must only write through tx.
+type SyncHook func(ctx context.Context, tx *store.Tx, q jobs.Queue, o *waybill.Order, st waybill.OrderStatus, from waybill.OrderState) error
+
+// OnSync registers a hook run when an order is synced from the ERP.
+func (h *Hub) OnSync(fn SyncHook) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.synced = append(h.synced, fn)
+}
+
+type pollWorker struct {
+	river.WorkerDefaults[PollERPChanges]
+	h *Hub
+}
+
+func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollERPChanges]) error {
+	return w.h.runner.Run(ctx, job.JobRow, job.Args, func(ctx context.Context) error {
+		_, err := w.h.PollChanges(ctx)
+		return err
+	})
+}
+
+type syncWorker struct {
+	river.WorkerDefaults[SyncOrder]
+	h *Hub
+}
+
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncOrder]) error {
+	return w.h.runner.Run(ctx, job.JobRow, job.Args, func(ctx context.Context) error {
+		return w.h.syncOrder(ctx, job.Args)
+	})
+}
+
+// PollChanges reads one page of ERP changes after the stored cursor, schedules a sync per order
+// touched, and advances the cursor, in one transaction. It returns the number of orders scheduled.
+// An ERP without change capture makes it a no-op.
+func (h *Hub) PollChanges(ctx context.Context) (int, error) {
+	feed, ok := h.erp.(waybill.ChangeFeed)
+	if !ok {
+		return 0, nil
+	}
+	total := 0
+	for page := 0; page < 20; page++ {
+		cursor, err := h.db.Cursor(ctx, changeCursor)
+		if err != nil {
+			return total, err
+		}
+		changes, next, err := feed.Changes(ctx, cursor, 500)
+		if err != nil {
+			return total, fmt.Errorf("reading ERP changes: %w", err)
+		}
+		syncs, err := h.ordersFor(ctx, changes)
+		if err != nil {
+			return total, err
+		}
+		err = h.db.InTx(ctx, func(tx *store.Tx) error {
+			for _, s := range syncs {
+				if err := h.q.InsertTx(ctx, tx, s, nil); err != nil {
+					return err
+				}
+			}
+			if next != cursor {
+				return tx.SetCursor(ctx, changeCursor, next)
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += len(syncs)
+		if len(changes) < 500 || next == cursor {
+			return total, nil
+		}
+	}
+	return total, nil
+}
+
+// ordersFor maps ERP changes to the hub orders they belong to; changes to records the hub did
+// not create (orders keyed in by hand) are ignored.
+func (h *Hub) ordersFor(ctx context.Context, changes []waybill.Change) ([]SyncOrder, error) {
+	seen := map[string]bool{}
+	var out []SyncOrder
+	for _, c := range changes {
+		var rec *store.OrderRecord
+		var err error
+		if id := strings.TrimSpace(c.HubRef); id != "" {
+			rec, err = h.db.Order(ctx, id)
+		} else if c.Order.Name != "" {
+			var list []*store.OrderRecord
+			list, err = h.db.Orders(ctx, store.OrderFilter{ERPName: c.Order.Name, Limit: 1})
+			if err == nil && len(list) == 0 {
+				err = store.ErrNotFound
+			}
+			if err == nil {
+				rec = list[0]
+			}
+		} else {
+			continue
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if seen[rec.Order.ID] {
+			continue
+		}
+		seen[rec.Order.ID] = true
+		out = append(out, SyncOrder{OrderID: rec.Order.ID, CorrelationID: rec.Order.CorrelationID, Partner: rec.Order.Partner})
+	}
+	return out, nil
+}
+
+// targetState is where the ERP's view puts an order on the main line.
+func targetState(st waybill.OrderStatus) waybill.OrderState {
+	if st.State == "cancel" {
+		return waybill.OrderCancelled
+	}
+	posted, paid := 0, 0
+	for _, inv := range st.Invoices {
+		if inv.State != "posted" {
+			continue
+		}
+		posted++
+		if inv.PaymentState == waybill.PaymentPaid || inv.PaymentState == waybill.PaymentInPayment {
+			paid++
+		}
+	}
+	if posted > 0 {
+		if paid == posted && st.InvoiceStatus == "invoiced" {
+			return waybill.OrderClosed
+		}
+		return waybill.OrderInvoiced
+	}
+	allocated := false
+	for _, d := range st.Deliveries {
+		switch d.State {
+		case "done":
+			return waybill.OrderShipped
+		case "assigned":
+			allocated = true
+		}
+	}
+	if allocated {
+		return waybill.OrderAllocated
+	}
+	return waybill.OrderAccepted
+}
+
+// syncOrder applies the ERP's view of one order: line quantities, and the transitions up to the
+// state that view implies, each recorded as an event owned by the ERP.
+func (h *Hub) syncOrder(ctx context.Context, a SyncOrder) error {
+	rec, err := h.db.Order(ctx, a.OrderID)
+	if err != nil {
+		return err
+	}
+	if rec.Order.ERP.IsZero() || rec.Order.State.Final() {
+		return nil
+	}
+	st, err := h.erp.OrderStatus(ctx, rec.Order.ERP)
+	if err != nil {
+		return fmt.Errorf("reading ERP status of %s: %w", rec.Order.ERP.Name, err)
+	}
+	return h.db.InTx(ctx, func(tx *store.Tx) error {
+		rec, err := tx.Order(ctx, a.OrderID)
+		if err != nil {
+			return err
+		}
+		o := rec.Order
+		from := o.State
+		qtyChanged := applyQuantities(o, st)
+		target := targetState(st)
+		var path []waybill.OrderState
+		switch {
+		case target == waybill.OrderCancelled:
+			if waybill.CheckTransition(o.ID, o.State, waybill.OrderCancelled, waybill.OwnerERP) == nil {
+				path = []waybill.OrderState{waybill.OrderCancelled}
+			}
+		default:
+			path = waybill.PathTo(o.State, target)
+		}
+		for _, s := range path {
+			by := waybill.OwnerERP
+			if s == waybill.OrderClosed {
+				by = waybill.OwnerPayment
+			}
+			if _, err := tx.Transition(ctx, rec, s, by, "erp change capture", ""); err != nil {
+				return err
+			}
+			h.obs.OrderTransition(o.Partner, s)
+		}
+		if len(path) == 0 && qtyChanged {
+			if err := tx.UpdateOrder(ctx, rec); err != nil {
+				return err
+			}
+		}
+		if len(path) > 0 || qtyChanged {
+			refs := []string{o.ERP.Name, o.PONumber, o.ID}
+			var docs []string
+			for _, d := range st.Deliveries {
+				refs = append(refs, d.Ref.Name)
+				docs = append(docs, fmt.Sprintf("%s %s", d.Ref.Name, d.State))
+			}
+			for _, inv := range st.Invoices {
+				refs = append(refs, inv.Number)
+				docs = append(docs, fmt.Sprintf("%s %s/%s", inv.Number, inv.State, inv.PaymentState))
+			}
+			sort.Strings(docs)
+			summary := fmt.Sprintf("ERP %s: %s → %s", o.ERP.Name, from, o.State)
+			if len(docs) > 0 {
+				summary += " (" + strings.Join(docs, ", ") + ")"
+			}
+			if err := tx.Audit(ctx, store.AuditRecord{Kind: "erp.sync", CorrelationID: o.CorrelationID, Partner: o.Partner, Subject: o.ID,
+				Actor: "sync_order", Summary: summary, Detail: map[string]any{"delivery_status": st.DeliveryStatus,
+					"invoice_status": st.InvoiceStatus, "erp_state": st.State}, Refs: refs}); err != nil {
+				return err
+			}
+		}
+		h.mu.RLock()
+		hooks := h.synced
+		h.mu.RUnlock()
+		for _, hook := range hooks {
+			if err := hook(ctx, tx, h.q, o, st, from); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// applyQuantities copies the ERP's delivered and invoiced quantities onto the order's lines (in
+// the order the lines were given to the ERP) and derives what is allocated and backordered. It
+// reports whether anything changed.
+func applyQuantities(o *waybill.Order, st waybill.OrderStatus) bool {
+	reserved := map[int64]waybill.Decimal{}
+	open := map[int64]bool{}
+	for _, d := range st.Deliveries {
+		if d.State == "done" || d.State == "cancel" {
+			continue
+		}
+		for _, m := range d.Moves {
+			open[m.Product.ID] = true
+			if d.State == "assigned" {
+				reserved[m.Product.ID] = reserved[m.Product.ID].Add(m.Demand)
+			}
+		}
+	}
+	changed := false
+	for i := range o.Lines {
+		if i >= len(st.Lines) {
+			break
+		}
+		l, el := &o.Lines[i], st.Lines[i]
+		q := l.Qty
+		q.Shipped, q.Invoiced = el.Delivered, el.Invoiced
+		q.Allocated = el.Delivered.Add(reserved[el.Product.ID]).Min(q.Accepted)
+		q.Backordered = waybill.Zero
+		if el.Delivered.Sign() > 0 && open[el.Product.ID] {
+			q.Backordered = q.Accepted.Sub(el.Delivered).Max(waybill.Zero)
+		}
+		if q != l.Qty {
+			l.Qty, changed = q, true
+		}
+	}
+	return changed
+}
