@@ -89,6 +89,7 @@ func TestBrowser(t *testing.T) {
 		{"/ui/technical", "#deps"},
 		{"/ui/trace?q=PO-B1", ".timeline"},
 		{"/ui/", "#backlog"},
+		{"/ui/exceptions", "#holds"},
 	} {
 		step("open "+p.path, chromedp.Navigate(b.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 		if dir := os.Getenv("WAYBILL_SCREENSHOT_DIR"); dir != "" {
