@@ -108,6 +108,8 @@ type App struct {
 	Queue   jobs.Queue
 	Metrics *metrics.Metrics
 	ERP     waybill.ERP
+	// Workers is the job queue's worker registry: flows add their workers to it while mounting.
+	Workers *river.Workers
 
 	mux      *http.ServeMux
 	server   *http.Server
@@ -161,8 +163,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	h.Attach(q)
 	m.WatchStore(storeSource{st.DB, q}, log)
-	a := &App{Config: cfg, Log: log, Storage: st, Hub: h, Queue: q, Metrics: m, ERP: erp, mux: http.NewServeMux()}
+	a := &App{Config: cfg, Log: log, Storage: st, Hub: h, Queue: q, Metrics: m, ERP: erp, Workers: workers, mux: http.NewServeMux()}
 	a.routes()
+	a.mountChangeCapture()
 	mountPortal(a)
 	mountOperations(a)
 	if err := mountEDI(ctx, a); err != nil {

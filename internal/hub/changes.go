@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -317,4 +318,56 @@ func applyQuantities(o *waybill.Order, st waybill.OrderStatus) bool {
 		}
 	}
 	return changed
+}
+
+// ReconcileOpen schedules a sync of up to limit orders that the ERP still owns (accepted through
+// invoiced) and that have not moved for at least idle. Change capture is the fast path; this is
+// the safety net for what a poll can miss, such as two writes to one record within the same
+// second of Odoo's write_date. It returns the number of orders scheduled.
+func (h *Hub) ReconcileOpen(ctx context.Context, idle time.Duration, limit int) (int, error) {
+	var syncs []SyncOrder
+	cutoff := h.now().Add(-idle)
+	for _, s := range []waybill.OrderState{waybill.OrderAccepted, waybill.OrderAllocated, waybill.OrderFulfilled,
+		waybill.OrderShipped, waybill.OrderInvoiced} {
+		list, err := h.db.Orders(ctx, store.OrderFilter{State: s, Limit: limit})
+		if err != nil {
+			return 0, err
+		}
+		for _, rec := range list {
+			if rec.UpdatedAt.Before(cutoff) && len(syncs) < limit {
+				syncs = append(syncs, SyncOrder{OrderID: rec.Order.ID, CorrelationID: rec.Order.CorrelationID, Partner: rec.Order.Partner})
+			}
+		}
+	}
+	if len(syncs) == 0 {
+		return 0, nil
+	}
+	args := make([]river.JobArgs, len(syncs))
+	for i, s := range syncs {
+		args[i] = s
+	}
+	return len(syncs), h.db.InTx(ctx, func(tx *store.Tx) error { return h.q.InsertManyTx(ctx, tx, args) })
+}
+
+// ReconcileERP is the periodic job running ReconcileOpen.
+type ReconcileERP struct {
+	IdleSeconds int `json:"idle_seconds"`
+}
+
+// Kind implements river.JobArgs.
+func (ReconcileERP) Kind() string { return "reconcile_erp" }
+
+// Subject implements jobs.Args.
+func (ReconcileERP) Subject() jobs.Subject { return jobs.Subject{} }
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileERP]
+	h *Hub
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileERP]) error {
+	return w.h.runner.Run(ctx, job.JobRow, job.Args, func(ctx context.Context) error {
+		_, err := w.h.ReconcileOpen(ctx, time.Duration(job.Args.IdleSeconds)*time.Second, 500)
+		return err
+	})
 }

@@ -146,6 +146,7 @@ func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &deliverWorker{h: h})
 	river.AddWorker(w, &pollWorker{h: h})
 	river.AddWorker(w, &syncWorker{h: h})
+	river.AddWorker(w, &reconcileWorker{h: h})
 }
 
 // Close stops background work (the ERP batcher).

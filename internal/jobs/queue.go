@@ -26,6 +26,10 @@ type Queue interface {
 	// Subscribe returns a channel of finished jobs (completed, cancelled, discarded) and a cancel
 	// function; tests and the demo use it to await outcomes without sleeping.
 	Subscribe() (<-chan Finished, func())
+	// Insert enqueues a job outside any transaction (hints, operator actions).
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	// AddPeriodic runs a job every interval on one replica (the queue's elected leader).
+	AddPeriodic(interval time.Duration, args func() river.JobArgs, runOnStart bool)
 }
 
 // KindStats is the depth of one job kind in one state.
@@ -132,6 +136,18 @@ func (q *RiverQueue[TTx]) InsertManyTx(ctx context.Context, tx *store.Tx, args [
 		return fmt.Errorf("enqueueing %d jobs: %w", len(args), err)
 	}
 	return nil
+}
+
+func (q *RiverQueue[TTx]) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if _, err := q.client.Insert(ctx, args, opts); err != nil {
+		return fmt.Errorf("enqueueing %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+func (q *RiverQueue[TTx]) AddPeriodic(interval time.Duration, args func() river.JobArgs, runOnStart bool) {
+	q.client.PeriodicJobs().Add(river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return args(), nil }, &river.PeriodicJobOpts{RunOnStart: runOnStart}))
 }
 
 func (q *RiverQueue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
