@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/waybill-hub/waybill/internal/store"
 )
@@ -116,10 +117,12 @@ func (s *Server) lookupKey(ctx context.Context, header string) (*store.PortalKey
 }
 
 // keyCache caches keys by id for a short time, so a busy client costs no database read per
-// request; a revocation takes effect within the TTL.
+// request. An entry older than the TTL is still used (for up to three TTLs) while one background
+// read refreshes it, so a revocation takes effect within about the TTL for a busy key.
 type keyCache struct {
 	db  *store.DB
 	ttl time.Duration
+	sf  singleflight.Group
 	mu  sync.Mutex
 	m   map[string]cachedKey
 }
@@ -138,9 +141,23 @@ func (c *keyCache) get(ctx context.Context, id string) (*store.PortalKey, error)
 	c.mu.Lock()
 	e, ok := c.m[id]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < c.ttl {
+	switch {
+	case ok && now.Sub(e.at) < c.ttl:
+		return e.k, nil
+	case ok && now.Sub(e.at) < 3*c.ttl:
+		// Stale: answer from the cache and re-read once in the background, so that busy
+		// clients never queue behind the store at expiry.
+		go func() { _, _, _ = c.sf.Do(id, func() (any, error) { return c.load(context.WithoutCancel(ctx), id) }) }()
 		return e.k, nil
 	}
+	v, err, _ := c.sf.Do(id, func() (any, error) { return c.load(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*store.PortalKey), nil
+}
+
+func (c *keyCache) load(ctx context.Context, id string) (*store.PortalKey, error) {
 	k, err := c.db.PortalKey(ctx, id)
 	if err != nil {
 		return nil, err
@@ -149,7 +166,7 @@ func (c *keyCache) get(ctx context.Context, id string) (*store.PortalKey, error)
 	if len(c.m) > 100_000 {
 		clear(c.m)
 	}
-	c.m[id] = cachedKey{k: k, at: now}
+	c.m[id] = cachedKey{k: k, at: time.Now()}
 	c.mu.Unlock()
 	return k, nil
 }

@@ -94,6 +94,22 @@ func (c *catalogCache) catalog(ctx context.Context, account string) (*accountCat
 	if e != nil && time.Since(e.at) < c.ttl {
 		return e, nil
 	}
+	if e != nil && time.Since(e.at) < 5*c.ttl { // stale: serve it and refresh once in the background
+		go func() { _, _ = c.fetch(context.WithoutCancel(ctx), cat, account) }()
+		return e, nil
+	}
+	ac, err := c.fetch(ctx, cat, account)
+	if err != nil {
+		if e != nil && waybill.Code(err) == waybill.EUNAVAILABLE {
+			return e, nil
+		}
+		return nil, err
+	}
+	return ac, nil
+}
+
+// fetch reads an account's catalog from the ERP into the cache, once at a time per account.
+func (c *catalogCache) fetch(ctx context.Context, cat waybill.Catalog, account string) (*accountCatalog, error) {
 	v, err, _ := c.sf.Do("cat:"+account, func() (any, error) {
 		cu, err := c.customer(ctx, account)
 		if err != nil {
@@ -118,9 +134,6 @@ func (c *catalogCache) catalog(ctx context.Context, account string) (*accountCat
 		return ac, nil
 	})
 	if err != nil {
-		if e != nil && waybill.Code(err) == waybill.EUNAVAILABLE {
-			return e, nil
-		}
 		return nil, err
 	}
 	return v.(*accountCatalog), nil
