@@ -1,5 +1,5 @@
 // Package retention keeps raw payloads online for a number of days per document type, then
-// archives them (gzip-compressed, one object per message, in a folder or any other Archive) and
+// archives them (gzip-compressed, one object per message, in a folder or an S3-compatible bucket) and
 // purges them from the database, keeping every message's metadata. Audit records are never
 // purged here: the audit trail is hash-chained and outlives the payloads it describes. An
 // archived payload can be read back (PayloadLoader), so trace shows it and replay works.
