@@ -46,15 +46,25 @@ func (a *App) Archiver() *retention.Archiver {
 	return ArchiverFor(a.Config, a.Storage.DB, a.Log.With("component", "retention"))
 }
 
-// ArchiverFor returns the retention archiver of a configuration: payloads archived as gzip
-// files under $WAYBILL_ARCHIVE_DIR (default DATA_DIR/archive), with the default policy (90 days
-// online for every document type) until the configuration has a retention section.
+// ArchiverFor returns the retention archiver of a configuration, with the default policy (90
+// days online for every document type) until the configuration has a retention section.
+// Payloads go to an S3-compatible bucket when $WAYBILL_ARCHIVE_S3_ENDPOINT is set (with
+// $WAYBILL_ARCHIVE_S3_BUCKET, _REGION, _PREFIX and the credentials in $AWS_ACCESS_KEY_ID and
+// $AWS_SECRET_ACCESS_KEY), otherwise to gzip files under $WAYBILL_ARCHIVE_DIR (default
+// DATA_DIR/archive).
 func ArchiverFor(cfg config.Config, db *store.DB, log *slog.Logger) *retention.Archiver {
-	dir := os.Getenv(ArchiveDirEnv)
-	if dir == "" {
-		dir = filepath.Join(cfg.DataDir, "archive")
+	var arc retention.Archive
+	if ep := os.Getenv("WAYBILL_ARCHIVE_S3_ENDPOINT"); ep != "" {
+		arc = &retention.S3{Endpoint: ep, Bucket: os.Getenv("WAYBILL_ARCHIVE_S3_BUCKET"), Region: os.Getenv("WAYBILL_ARCHIVE_S3_REGION"),
+			Prefix: os.Getenv("WAYBILL_ARCHIVE_S3_PREFIX"), AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY")}
+	} else {
+		dir := os.Getenv(ArchiveDirEnv)
+		if dir == "" {
+			dir = filepath.Join(cfg.DataDir, "archive")
+		}
+		arc = retention.Folder{Dir: dir}
 	}
-	return &retention.Archiver{DB: db, Archive: retention.Folder{Dir: dir}, Policy: retention.Default(), Log: log}
+	return &retention.Archiver{DB: db, Archive: arc, Policy: retention.Default(), Log: log}
 }
 
 // RunRetention runs the scheduled retention job until ctx ends: archive and purge payloads due
