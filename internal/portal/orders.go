@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +186,7 @@ func (s *Server) replay(ctx context.Context, p *Principal, prev *store.Idempoten
 	if prev.CorrelationID == "" {
 		return nil, problem(http.StatusConflict, ProbConflict, "a request with this Idempotency-Key is still being processed; retry shortly")
 	}
-	out, err := s.respond(ctx, p, prev.KeyID, prev.IdemKey, prev.CorrelationID, prev.MessageID)
+	out, err := s.respond(ctx, p, prev.KeyID, prev.IdemKey, prev.CorrelationID, prev.MessageID, "")
 	if out != nil {
 		out.Replayed = "true"
 	}
@@ -223,11 +224,11 @@ func (s *Server) submit(ctx context.Context, p *Principal, in *createOrderInput,
 	if err := s.db.SetIdempotencyMessage(ctx, p.Key.ID, in.IdempotencyKey, msgID, corr); err != nil {
 		s.log.Warn("recording idempotency message", "error", err, "correlation_id", corr)
 	}
-	return s.respond(ctx, p, p.Key.ID, in.IdempotencyKey, corr, msgID)
+	return s.respond(ctx, p, p.Key.ID, in.IdempotencyKey, corr, msgID, in.Body.PONumber)
 }
 
 // respond waits (bounded) for the order of a received message to be decided and answers with it.
-func (s *Server) respond(ctx context.Context, p *Principal, keyID, idemKey, corr, msgID string) (*orderOutput, error) {
+func (s *Server) respond(ctx context.Context, p *Principal, keyID, idemKey, corr, msgID, po string) (*orderOutput, error) {
 	rec, msgState, err := s.awaitOrder(ctx, corr, msgID)
 	if err != nil {
 		return nil, fromErr(err)
@@ -243,8 +244,10 @@ func (s *Server) respond(ctx context.Context, p *Principal, keyID, idemKey, corr
 			s.finish(ctx, keyID, idemKey, http.StatusUnprocessableEntity, perr)
 			return nil, perr
 		}
-		return &orderOutput{Status: http.StatusAccepted, Location: "/v1/orders?po_number=", Body: Order{State: string(waybill.OrderReceived),
-			Account: p.Account, Channel: string(waybill.ChannelPortal), Lines: []OrderLine{}}}, nil
+		// Stored, not yet processed: the order has no id yet; the list finds it by PO number.
+		loc := "/v1/orders?po_number=" + url.QueryEscape(po)
+		return &orderOutput{Status: http.StatusAccepted, Location: loc, Body: Order{State: string(waybill.OrderReceived), PONumber: po,
+			StatusURL: loc, Account: p.Account, Channel: string(waybill.ChannelPortal), Lines: []OrderLine{}}}, nil
 	}
 	if rec.Order.Account != p.Account {
 		return nil, notFound("order")

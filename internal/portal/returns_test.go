@@ -21,8 +21,6 @@ func (b *bundle) accepted(t *testing.T, key, po string) orderView {
 	return o
 }
 
-func erpRef(o orderView) waybill.ERPRef { return waybill.ERPRef{Model: "sale.order", Name: o.ERPOrder} }
-
 func (b *bundle) ship(t *testing.T, o orderView, qty map[string]waybill.Decimal) {
 	t.Helper()
 	rec, err := b.db.Order(t.Context(), o.ID)

@@ -51,7 +51,7 @@ func (s *Server) OnSync(ctx context.Context, tx *store.Tx, _ jobs.Queue, o *wayb
 			return err
 		}
 		if st.DeliveryStatus == "full" {
-			if err := s.Publish(ctx, tx, o.Account, EventOrderDeliverd, view); err != nil {
+			if err := s.Publish(ctx, tx, o.Account, EventOrderDelivered, view); err != nil {
 				return err
 			}
 		}

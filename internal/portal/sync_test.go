@@ -20,7 +20,7 @@ func TestSyncEvents(t *testing.T) {
 	t.Parallel()
 	b := setup(t, "sqlite")
 	r := newReceiver(t)
-	b.subscribe(t, "acme", r, portal.EventOrderShipped, portal.EventOrderDeliverd, portal.EventOrderInvoiced)
+	b.subscribe(t, "acme", r, portal.EventOrderShipped, portal.EventOrderDelivered, portal.EventOrderInvoiced)
 	o := b.accepted(t, "acme", "PO-SYNC")
 	ctx := context.Background()
 	rec, err := b.db.Order(ctx, o.ID)
@@ -32,7 +32,7 @@ func TestSyncEvents(t *testing.T) {
 		return b.portal.OnSync(ctx, tx, nil, rec.Order, st, waybill.OrderAccepted)
 	}))
 	evs := r.waitFor(t, 2) // delivered concurrently: in any order
-	require.ElementsMatch(t, []string{portal.EventOrderShipped, portal.EventOrderDeliverd}, []string{evs[0].Type, evs[1].Type})
+	require.ElementsMatch(t, []string{portal.EventOrderShipped, portal.EventOrderDelivered}, []string{evs[0].Type, evs[1].Type})
 	require.Contains(t, string(evs[0].Data), "1Z1")
 	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
 		rec.Order.State = waybill.OrderInvoiced

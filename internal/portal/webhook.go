@@ -25,17 +25,17 @@ import (
 
 // Webhook event types.
 const (
-	EventOrderAccepted = "order.accepted"
-	EventOrderRejected = "order.rejected"
-	EventOrderShipped  = "order.shipped"
-	EventOrderDeliverd = "order.delivered"
-	EventOrderInvoiced = "order.invoiced"
-	EventReturnUpdated = "return.updated"
-	EventTest          = "test"
+	EventOrderAccepted  = "order.accepted"
+	EventOrderRejected  = "order.rejected"
+	EventOrderShipped   = "order.shipped"
+	EventOrderDelivered = "order.delivered"
+	EventOrderInvoiced  = "order.invoiced"
+	EventReturnUpdated  = "return.updated"
+	EventTest           = "test"
 )
 
 // Events lists the event types a subscription may name.
-var Events = []string{EventOrderAccepted, EventOrderRejected, EventOrderShipped, EventOrderDeliverd, EventOrderInvoiced, EventReturnUpdated}
+var Events = []string{EventOrderAccepted, EventOrderRejected, EventOrderShipped, EventOrderDelivered, EventOrderInvoiced, EventReturnUpdated}
 
 // Event is the body of every webhook delivery.
 type Event struct {
