@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,8 +14,11 @@ import (
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/app"
 	"github.com/waybill-hub/waybill/internal/config"
-	"github.com/waybill-hub/waybill/internal/memerp"
+	"github.com/waybill-hub/waybill/internal/dashboard"
+	"github.com/waybill-hub/waybill/internal/edi"
+	"github.com/waybill-hub/waybill/internal/odoo/odoosim"
 	"github.com/waybill-hub/waybill/internal/store"
+	"github.com/waybill-hub/waybill/internal/transport"
 )
 
 const demoMarker = ".waybill-demo"
@@ -25,10 +29,13 @@ func newDemoCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the hub on an embedded store with sample partners and traffic",
-		Long: `Start a complete hub on an embedded SQLite store in ./waybill-demo (recreated at each run), with
-sample partners and an ERP, send sample traffic through the pipeline (good orders, a resent
-file, a duplicate PO, an unknown item, an invalid order), print what happened and where to look,
-and keep serving until interrupted. With --once, exit when the sample traffic is done.`,
+		Long: `Start a complete hub on an embedded SQLite store in ./waybill-demo (recreated at each run) and the
+built-in Odoo simulator on loopback (reached over its real JSON-2 API), with sample partners, and
+send sample traffic through it: order JSON (good orders, a resent file, a duplicate PO, an unknown
+item, an invalid order), two retail partners' X12 850s (answered with 997/999 and 855), and
+documents over AS2, SFTP and CSV; then ship, invoice and post in "Odoo" and let change capture
+move the orders on. It prints what happened and where to look, and keeps serving until
+interrupted. With --once, exit when the sample traffic is done.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := g.dataDir
@@ -48,23 +55,35 @@ and keep serving until interrupted. With --once, exit when the sample traffic is
 			cfg.Pipeline.PollInterval = 20 * time.Millisecond
 			cfg.Pipeline.BackoffBase = 200 * time.Millisecond
 			cfg.Pipeline.BackoffMax = 2 * time.Second
+			cfg.ERP.Odoo.PollInterval = 2 * time.Second
 			cfg.Partners = []config.Partner{
-				{ID: "acme-retail", Name: "Acme Retail", Account: "ACME", DuplicatePolicy: "reject"},
-				{ID: "globex", Name: "Globex Stores", Account: "GLOBEX", DuplicatePolicy: "flag"},
+				{ID: "acme-retail", Name: "Acme Retail (web orders)", Account: "ACME", DuplicatePolicy: "reject"},
+				{ID: "globex-stores", Name: "Globex Stores (store systems)", Account: "GLOBEX", DuplicatePolicy: "flag"},
 			}
 			if err := cfg.Validate("demo"); err != nil {
 				return err
 			}
-			erp := memerp.New(false)
-			erp.AddCustomer("ACME", "Acme Retail Inc.")
-			erp.AddCustomer("GLOBEX", "Globex Stores LLC")
-			for _, p := range demoProducts {
-				erp.AddProduct(p.sku, p.gtin, waybill.MustDecimal(p.price))
-			}
 			ctx := cmd.Context()
-			a, err := app.New(ctx, cfg, app.Options{ERP: erp, Logger: g.logger(cfg)})
+			w := g.stdout
+			od, err := startDemoOdoo(ctx)
+			if err != nil {
+				return fmt.Errorf("starting the Odoo simulator: %w", err)
+			}
+			defer od.close()
+			if err := od.seed(ctx); err != nil {
+				return err
+			}
+			log := g.logger(cfg)
+			a, err := app.New(ctx, cfg, app.Options{ERP: od.client, Logger: log})
 			if err != nil {
 				return err
+			}
+			flow, err := edi.InstallDemo(a.Hub, log, filepath.Join(dir, "outbound"))
+			if err != nil {
+				return err
+			}
+			if err := dashboard.CreateOperator(ctx, a.Storage.DB, "demo", dashboard.RoleAdmin, "waybill-demo"); err != nil {
+				return fmt.Errorf("creating the demo operator: %w", err)
 			}
 			if err := a.Start(ctx); err != nil {
 				return err
@@ -74,17 +93,34 @@ and keep serving until interrupted. With --once, exit when the sample traffic is
 				defer cancel()
 				a.Stop(sctx)
 			}()
-			w := g.stdout
-			fmt.Fprintf(w, "Waybill demo: embedded SQLite store in %s, built-in ERP, HTTP on http://%s\n\n", dir, a.Addr())
-			if err := runDemoTraffic(ctx, a, erp, g); err != nil {
+			fmt.Fprintf(w, "Waybill demo\n  store:     embedded SQLite in %s\n  Odoo:      simulator (Odoo 19, JSON-2) at %s, database sim, user %s, API key %s\n  hub HTTP:  http://%s\n\n",
+				dir, od.url, odoosim.AdminLogin, odoosim.AdminAPIKey, a.Addr())
+
+			if err := runDemoTraffic(ctx, a, g); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+			if err := flow.DemoTraffic(ctx, w); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+			exch, err := transport.DemoExchange(ctx, a.Hub, w, transport.DemoOptions{Dir: filepath.Join(dir, "transport"),
+				AS2Partner: "acme-retail", SFTPPartner: "globex-stores", Logger: log})
+			if err != nil {
+				return err
+			}
+			defer exch.Stop(context.Background())
+			if err := demoFulfil(ctx, a, od, w); err != nil {
 				return err
 			}
 			base := fmt.Sprintf("waybill --data-dir %s", dir)
 			fmt.Fprintf(w, "\nWhere to look:\n")
+			fmt.Fprintf(w, "  http://%s/ui/                  # the operator dashboard (user demo, password waybill-demo)\n", a.Addr())
 			fmt.Fprintf(w, "  %s dlq list                  # failed work waiting for a person\n", base)
-			fmt.Fprintf(w, "  %s trace PO-1001             # the chain of one order, receipt to ERP\n", base)
+			fmt.Fprintf(w, "  %s trace PO-1001             # the chain of one order, receipt to Odoo and back\n", base)
 			fmt.Fprintf(w, "  %s audit verify --seal       # the hash-chained audit trail\n", base)
 			fmt.Fprintf(w, "  curl http://%s/metrics        # Prometheus metrics; /healthz, /readyz\n", a.Addr())
+			fmt.Fprintf(w, "  %s/outbound/                         # the X12 documents the hub sent\n", dir)
 			if once {
 				return nil
 			}
@@ -96,12 +132,6 @@ and keep serving until interrupted. With --once, exit when the sample traffic is
 	cmd.Flags().BoolVar(&once, "once", false, "exit when the sample traffic is done")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	return cmd
-}
-
-var demoProducts = []struct{ sku, gtin, price string }{
-	{"WID-100", "00012345000017", "4.25"},
-	{"WID-200", "00012345000024", "12.00"},
-	{"GAD-300", "00012345000031", "39.90"},
 }
 
 // resetDemoDir empties a demo data directory, refusing to touch one the demo did not create.
@@ -138,16 +168,16 @@ func demoOrder(po string, lines ...[3]string) waybill.Order {
 	return o
 }
 
-func runDemoTraffic(ctx context.Context, a *app.App, erp *memerp.ERP, g *globals) error {
+func runDemoTraffic(ctx context.Context, a *app.App, g *globals) error {
 	steps := []demoStep{
-		{partner: "acme-retail", what: "order", order: demoOrder("PO-1001", [3]string{"WID-100", "24", "4.25"}, [3]string{"GAD-300", "2", "39.90"})},
-		{partner: "acme-retail", what: "order", order: demoOrder("PO-1002", [3]string{"WID-200", "10", "12.00"})},
-		{partner: "acme-retail", what: "the same file again (transport duplicate)", order: demoOrder("PO-1002", [3]string{"WID-200", "10", "12.00"})},
-		{partner: "globex", what: "order", order: demoOrder("G-77", [3]string{"WID-100", "100", "0"})},
-		{partner: "globex", what: "PO G-77 again with other lines (duplicate PO, flagged)", order: demoOrder("G-77", [3]string{"WID-200", "5", "0"})},
-		{partner: "acme-retail", what: "order for an item the ERP does not know", order: demoOrder("PO-1003", [3]string{"NEW-999", "6", "2.00"})},
-		{partner: "acme-retail", what: "order with a zero quantity (invalid)", order: demoOrder("PO-1004", [3]string{"WID-100", "0", "4.25"})},
-		{partner: "acme-retail", what: "unreadable JSON", raw: []byte(`{"po_number": "PO-1005", "lines": [`)},
+		{partner: "acme-retail", what: "order", order: demoOrder("WEB-1001", [3]string{"WID-100", "24", "4.25"}, [3]string{"GAD-300", "2", "39.90"})},
+		{partner: "acme-retail", what: "order", order: demoOrder("WEB-1002", [3]string{"WID-200", "10", "12.00"})},
+		{partner: "acme-retail", what: "the same file again (transport duplicate)", order: demoOrder("WEB-1002", [3]string{"WID-200", "10", "12.00"})},
+		{partner: "globex-stores", what: "order", order: demoOrder("ST-77", [3]string{"WID-100", "100", "0"})},
+		{partner: "globex-stores", what: "PO ST-77 again with other lines (duplicate PO, flagged)", order: demoOrder("ST-77", [3]string{"WID-200", "5", "0"})},
+		{partner: "acme-retail", what: "order for an item the ERP does not know", order: demoOrder("WEB-1003", [3]string{"NEW-999", "6", "2.00"})},
+		{partner: "acme-retail", what: "order with a zero quantity (invalid)", order: demoOrder("WEB-1004", [3]string{"WID-100", "0", "4.25"})},
+		{partner: "acme-retail", what: "unreadable JSON", raw: []byte(`{"po_number": "WEB-1005", "lines": [`)},
 	}
 	events, cancel := a.Queue.Subscribe()
 	defer cancel()
@@ -215,7 +245,57 @@ func runDemoTraffic(ctx context.Context, a *app.App, erp *memerp.ERP, g *globals
 	for _, d := range dls {
 		fmt.Fprintf(w, "  %s  %-12s %-16s %s\n", d.ID, d.Partner, d.Reason, clip(d.Message, 90))
 	}
-	st := erp.Stats()
-	fmt.Fprintf(w, "\nERP: %d sale orders, %d confirmed, %d calls\n", st.Orders, st.Confirmed, st.Calls)
+	return nil
+}
+
+// demoFulfil ships, invoices and posts every accepted demo order in Odoo, then polls Odoo's
+// changes and waits until the hub has seen them.
+func demoFulfil(ctx context.Context, a *app.App, od *demoOdoo, w io.Writer) error {
+	orders, err := a.Storage.DB.Orders(ctx, store.OrderFilter{State: waybill.OrderAccepted, Limit: 100})
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, o := range orders {
+		ids = append(ids, o.Order.ERP.ID)
+	}
+	fmt.Fprintf(w, "\nIn Odoo: %d sale orders delivered (tracking numbers set), invoiced and posted.\n", len(ids))
+	if err := od.fulfil(ctx, ids); err != nil {
+		return fmt.Errorf("fulfilling in the Odoo simulator: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := a.Hub.PollChanges(ctx); err != nil {
+			return err
+		}
+		counts, err := a.Storage.DB.CountOrdersByState(ctx)
+		if err != nil {
+			return err
+		}
+		if counts[waybill.OrderInvoiced]+counts[waybill.OrderClosed] >= int64(len(ids)) || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	after, err := a.Storage.DB.Orders(ctx, store.OrderFilter{Limit: 100})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "Orders after change capture:")
+	for i := len(after) - 1; i >= 0; i-- {
+		o := after[i].Order
+		if o.ERP.Name == "" {
+			continue
+		}
+		var shipped, ordered waybill.Decimal
+		for _, l := range o.Lines {
+			shipped, ordered = shipped.Add(l.Qty.Shipped), ordered.Add(l.Qty.Ordered)
+		}
+		fmt.Fprintf(w, "  %-14s PO %-9s %-9s Odoo %-7s shipped %s of %s\n", o.Partner, o.PONumber, o.State, o.ERP.Name, shipped, ordered)
+	}
 	return nil
 }

@@ -72,7 +72,8 @@ Start with "waybill demo"; run the hub with "waybill serve --config waybill.yaml
 	pf.StringVar(&g.dbURL, "database-url", "", "PostgreSQL URL (overrides database.url and selects postgres)")
 	pf.StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
 	root.AddCommand(newServeCmd(g), newDemoCmd(g), newMigrateCmd(g), newDLQCmd(g), newTraceCmd(g), newAuditCmd(g),
-		newVersionCmd(g), newEDICmd(), newOdooSimCmd())
+		newMappingCmd(g), newAcksCmd(g), newKeysCmd(g), newOperatorsCmd(g), newArchiveCmd(g),
+		newSFTPCmd(), newAS2Cmd(), newIntakeCmd(), newVersionCmd(g), newEDICmd(), newOdooSimCmd())
 	return root
 }
 

@@ -90,7 +90,9 @@ func (m *Metrics) JobFinished(kind, outcome string, d time.Duration) {
 }
 
 // DeadLettered implements jobs.Observer.
-func (m *Metrics) DeadLettered(kind, reason string) { m.deadLetters.WithLabelValues(kind, reason).Inc() }
+func (m *Metrics) DeadLettered(kind, reason string) {
+	m.deadLetters.WithLabelValues(kind, reason).Inc()
+}
 
 // StoreSource is what the scrape-time collector reads.
 type StoreSource interface {

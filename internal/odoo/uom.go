@@ -14,6 +14,7 @@ import (
 var uomAliases = map[string]string{
 	"EA": "Units", "PC": "Units", "UN": "Units", "EACH": "Units", "UNIT": "Units",
 	"DZ": "Dozens", "DOZ": "Dozens",
+	"CA": "Cases", "CS": "Cases", // not in a new Odoo: create a unit named Cases (or name it after the code)
 	"KG": "kg", "GR": "g", "LB": "lb", "OZ": "oz",
 	"LT": "L", "LTR": "L", "MR": "m", "MTR": "m",
 	"HR": "Hours", "DA": "Days",
