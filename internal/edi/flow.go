@@ -54,8 +54,8 @@ func New(o Options) (*Flow, error) {
 		p, _ := o.Partners.Profile(id)
 		f.guides[id] = map[string]*x12.Guide{}
 		for i, d := range p.Documents {
-			if d.Set != "850" && d.Set != "855" {
-				continue // part of the flow not built here (856, 810, 846, 860/865)
+			if !flowSets[d.Set] {
+				continue // part of the flow not built yet (846, 860/865)
 			}
 			m, err := o.Library.Resolve(id, p.X12.Version, d.Set, d.Mapping)
 			if err != nil {
@@ -95,12 +95,14 @@ func (f *Flow) Mapping(partnerID, set string, d partner.Direction) (*Mapping, bo
 }
 
 // Install registers the flow with the hub: the partner profiles join the hub's partners, X12
-// messages go to the flow's processor, and accepted orders from X12 partners are answered with an
-// 855. Call it before the job queue starts.
+// messages go to the flow's processor, accepted orders from X12 partners are answered with an
+// 855, and ERP syncs emit 856s for done deliveries and 810s for posted invoices. Call it before
+// the job queue starts.
 func (f *Flow) Install() {
 	f.h.SetPartners(f.partners.WithFallback(f.h.Partners()))
 	f.h.RegisterProcessor(hub.DocX12, f.process)
 	f.h.OnAccepted(f.onAccepted)
+	f.h.OnSync(f.onSync)
 }
 
 // detail is the JSON kept in edi_orders.detail.

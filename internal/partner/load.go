@@ -298,6 +298,12 @@ func (p *Profile) Validate() Errors {
 	if gp := p.GS1CompanyPrefix; gp != "" && (!digits(gp) || len(gp) < 6 || len(gp) > 11) {
 		add("gs1_company_prefix", "must be 6-11 digits")
 	}
+	if p.Packing.UnitsPerCarton < 0 {
+		add("packing.units_per_carton", "must not be negative")
+	}
+	if p.Packing.CartonsPerPallet < 0 {
+		add("packing.cartons_per_pallet", "must not be negative")
+	}
 	items := map[string]bool{}
 	for i, it := range p.XRef.Items {
 		f := fmt.Sprintf("xref.items[%d]", i)

@@ -32,6 +32,9 @@ type Profile struct {
 	DuplicatePolicy waybill.DuplicatePolicy `yaml:"duplicate_policy,omitempty"`
 	// GS1CompanyPrefix is the partner-facing GS1 company prefix used to build SSCC-18 labels.
 	GS1CompanyPrefix string `yaml:"gs1_company_prefix,omitempty"`
+	// Packing is how a shipment is packed into cartons (and pallets) for the 856, since the ERP
+	// records no packages.
+	Packing Packing `yaml:"packing,omitempty"`
 	// Transport is how documents move (typed in transport.go).
 	Transport Transport `yaml:"transport"`
 
@@ -243,3 +246,12 @@ func (x *XRef) Location(qualifier, code string) (LocationXRef, bool) {
 
 // String names the profile for messages.
 func (p *Profile) String() string { return fmt.Sprintf("partner %s (%s)", p.ID, p.file) }
+
+// Packing is a partner's packing rule for ship notices. The zero value packs one carton per
+// shipped line.
+type Packing struct {
+	// UnitsPerCarton packs each line into cartons of at most this many units (0: one carton per line).
+	UnitsPerCarton int `yaml:"units_per_carton,omitempty"`
+	// CartonsPerPallet puts the cartons on pallets of at most this many (0: no pallets, S/O/P/I).
+	CartonsPerPallet int `yaml:"cartons_per_pallet,omitempty"`
+}
