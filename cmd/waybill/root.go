@@ -14,6 +14,7 @@ import (
 
 	"github.com/waybill-hub/waybill/internal/app"
 	"github.com/waybill-hub/waybill/internal/config"
+	"github.com/waybill-hub/waybill/internal/telemetry"
 )
 
 // globals are the flags every command shares.
@@ -109,10 +110,12 @@ func (g *globals) logger(cfg config.Config) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(g.stderr, opts)
 	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+		h = slog.NewJSONHandler(g.stderr, opts)
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, opts))
+	// Log lines inside a traced operation carry its trace and correlation ids.
+	return slog.New(telemetry.LogHandler(h))
 }
 
 // openStorage opens and migrates the store for an operator command.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/waybill-hub/waybill/internal/app"
+	"github.com/waybill-hub/waybill/internal/telemetry"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -26,6 +27,11 @@ The HTTP server listens on "listen" (default 127.0.0.1:8080) and serves /healthz
 			}
 			log := g.logger(cfg)
 			ctx := cmd.Context()
+			shutdownTracing, err := telemetry.Setup(ctx, cfg.Telemetry)
+			if err != nil {
+				return fmt.Errorf("starting tracing: %w", err)
+			}
+			defer shutdownTracing(context.Background())
 			a, err := app.New(ctx, cfg, app.Options{Logger: log})
 			if err != nil {
 				return fmt.Errorf("starting: %w", err)

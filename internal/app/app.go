@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -23,9 +24,11 @@ import (
 	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/memerp"
 	"github.com/waybill-hub/waybill/internal/metrics"
+	"github.com/waybill-hub/waybill/internal/partner"
 	"github.com/waybill-hub/waybill/internal/postgres"
 	"github.com/waybill-hub/waybill/internal/sqlite"
 	"github.com/waybill-hub/waybill/internal/store"
+	"github.com/waybill-hub/waybill/internal/transport"
 )
 
 // Storage is an opened store with the means to make its job queue.
@@ -110,6 +113,10 @@ type App struct {
 	ERP     waybill.ERP
 	// Workers is the job queue's worker registry: flows add their workers to it while mounting.
 	Workers *river.Workers
+	// Partners are the partner profiles loaded from partners_dir (nil without one).
+	Partners *partner.Registry
+	// Channels are the partner transports built from the profiles (nil without profiles).
+	Channels *transport.Channels
 
 	mux      *http.ServeMux
 	server   *http.Server
@@ -171,6 +178,23 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err := mountEDI(ctx, a); err != nil {
 		return nil, err
 	}
+	if a.Partners != nil {
+		tc := cfg.Transport
+		if tc.SFTP.Root == "" {
+			tc.SFTP.Root = filepath.Join(cfg.DataDir, "sftp")
+		}
+		if tc.SFTP.ArchiveDir == "" {
+			tc.SFTP.ArchiveDir = filepath.Join(cfg.DataDir, "archive", "sftp")
+		}
+		if tc.Folder.ArchiveDir == "" {
+			tc.Folder.ArchiveDir = filepath.Join(cfg.DataDir, "archive", "folder")
+		}
+		ch, err := MountTransports(a, tc, transport.FromRegistry(a.Partners))
+		if err != nil {
+			return nil, fmt.Errorf("building partner transports: %w", err)
+		}
+		a.Channels = ch
+	}
 	return a, nil
 }
 
@@ -200,6 +224,16 @@ func (a *App) Start(ctx context.Context) error {
 		defer a.bg.Done()
 		a.sealLoop(bg)
 	}()
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		a.RunRetention(bg)
+	}()
+	if a.Channels != nil {
+		if err := a.Channels.Start(ctx); err != nil {
+			return fmt.Errorf("starting partner transports: %w", err)
+		}
+	}
 	if a.Config.Listen != "" {
 		ln, err := net.Listen("tcp", a.Config.Listen)
 		if err != nil {
@@ -228,6 +262,11 @@ func (a *App) Addr() string {
 func (a *App) Stop(ctx context.Context) error {
 	if a.server != nil {
 		_ = a.server.Shutdown(ctx)
+	}
+	if a.Channels != nil {
+		if err := a.Channels.Stop(ctx); err != nil {
+			a.Log.Warn("stopping partner transports", "error", err)
+		}
 	}
 	err := a.Queue.Stop(ctx)
 	if a.stopBG != nil {

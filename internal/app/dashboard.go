@@ -46,8 +46,8 @@ func (a *App) Archiver() *retention.Archiver {
 	return ArchiverFor(a.Config, a.Storage.DB, a.Log.With("component", "retention"))
 }
 
-// ArchiverFor returns the retention archiver of a configuration, with the default policy (90
-// days online for every document type) until the configuration has a retention section.
+// ArchiverFor returns the retention archiver of a configuration (its retention section; the
+// default policy keeps 90 days online for every document type).
 // Payloads go to an S3-compatible bucket when $WAYBILL_ARCHIVE_S3_ENDPOINT is set (with
 // $WAYBILL_ARCHIVE_S3_BUCKET, _REGION, _PREFIX and the credentials in $AWS_ACCESS_KEY_ID and
 // $AWS_SECRET_ACCESS_KEY), otherwise to gzip files under $WAYBILL_ARCHIVE_DIR (default
@@ -64,7 +64,11 @@ func ArchiverFor(cfg config.Config, db *store.DB, log *slog.Logger) *retention.A
 		}
 		arc = retention.Folder{Dir: dir}
 	}
-	return &retention.Archiver{DB: db, Archive: arc, Policy: retention.Default(), Log: log}
+	pol := cfg.Retention
+	if pol.Every == 0 && pol.DefaultDays == 0 && len(pol.Rules) == 0 {
+		pol = retention.Default()
+	}
+	return &retention.Archiver{DB: db, Archive: arc, Policy: pol, Log: log}
 }
 
 // RunRetention runs the scheduled retention job until ctx ends: archive and purge payloads due

@@ -10,7 +10,8 @@ import (
 	"github.com/waybill-hub/waybill/mappings"
 )
 
-// Environment variables read by mountEDI until the configuration file grows EDI settings.
+// Environment variables read by mountEDI when the configuration sets no partners_dir or
+// mappings_dir.
 const (
 	EnvPartnersDir = "WAYBILL_PARTNERS_DIR" // directory of partner profiles; EDI is off when unset
 	EnvMappingsDir = "WAYBILL_MAPPINGS_DIR" // directory of mappings; the built-in library when unset
@@ -20,7 +21,10 @@ const (
 // in the audit trail, and installs the EDI flow on the hub. It does nothing when no partner
 // directory is configured. It must run before the job queue starts.
 func mountEDI(ctx context.Context, a *App) error {
-	dir := os.Getenv(EnvPartnersDir)
+	dir := a.Config.PartnersDir
+	if dir == "" {
+		dir = os.Getenv(EnvPartnersDir)
+	}
 	if dir == "" {
 		return nil
 	}
@@ -29,7 +33,11 @@ func mountEDI(ctx context.Context, a *App) error {
 		return fmt.Errorf("loading partner profiles:\n%w", err)
 	}
 	lib := edi.NewLibrary(mappings.FS)
-	if md := os.Getenv(EnvMappingsDir); md != "" {
+	md := a.Config.MappingsDir
+	if md == "" {
+		md = os.Getenv(EnvMappingsDir)
+	}
+	if md != "" {
 		lib = edi.NewLibrary(os.DirFS(md))
 	}
 	flow, err := edi.New(edi.Options{Hub: a.Hub, Partners: reg, Library: lib, Logger: a.Log.With("component", "edi")})
@@ -48,5 +56,6 @@ func mountEDI(ctx context.Context, a *App) error {
 		a.Log.Info("mapping version", "change", c)
 	}
 	flow.Install()
+	a.Partners = reg
 	return nil
 }

@@ -19,6 +19,9 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/retention"
+	"github.com/waybill-hub/waybill/internal/telemetry"
+	"github.com/waybill-hub/waybill/internal/transport"
 )
 
 // Config is the hub's configuration.
@@ -31,6 +34,14 @@ type Config struct {
 	ERP      ERP       `koanf:"erp"`
 	Partners []Partner `koanf:"partners"`
 	Audit    Audit     `koanf:"audit"`
+	// PartnersDir holds the trading partner profiles (one YAML file each); EDI and the partner
+	// transports are off when it is empty.
+	PartnersDir string `koanf:"partners_dir"`
+	// MappingsDir replaces the built-in mapping library when set.
+	MappingsDir string           `koanf:"mappings_dir"`
+	Transport   transport.Config `koanf:"transport"`
+	Retention   retention.Policy `koanf:"retention"`
+	Telemetry   telemetry.Config `koanf:"telemetry"`
 }
 
 // Database selects the store.
@@ -115,7 +126,8 @@ func Default() Config {
 			BatchSize: 50, BatchParallel: 4},
 		ERP: ERP{Kind: "memory", Odoo: Odoo{Protocol: "auto", Timeout: 30 * time.Second, MaxConcurrency: 4,
 			BreakerFailures: 5, BreakerCooldown: 30 * time.Second, PollInterval: 30 * time.Second}},
-		Audit: Audit{SealInterval: 2 * time.Second},
+		Audit:     Audit{SealInterval: 2 * time.Second},
+		Retention: retention.Default(),
 	}
 }
 
@@ -181,7 +193,7 @@ func Parse(file string, raw []byte, lookup func(string) (string, bool)) (Config,
 		TagName:          "koanf",
 	}})
 	if err != nil {
-		return cfg, decodeErrors(file, err)
+		return cfg, decodeErrors(file, err, k)
 	}
 	if err := cfg.readSecretFiles(file); err != nil {
 		return cfg, err
@@ -192,7 +204,7 @@ func Parse(file string, raw []byte, lookup func(string) (string, bool)) (Config,
 var mapstructureField = regexp.MustCompile(`'([^']*)'`)
 
 // decodeErrors turns mapstructure's messages into field errors.
-func decodeErrors(file string, err error) Errors {
+func decodeErrors(file string, err error, k *koanf.Koanf) Errors {
 	var out Errors
 	var msgs []string
 	var joined interface{ Unwrap() []error }
@@ -210,7 +222,7 @@ func decodeErrors(file string, err error) Errors {
 		}
 		if i := strings.Index(m, "has invalid keys: "); i >= 0 {
 			parent := ""
-			if f := mapstructureField.FindStringSubmatch(m[:i]); f != nil {
+			if f := mapstructureField.FindStringSubmatch(m[:i]); f != nil && !strings.HasPrefix(f[1], "config.") {
 				parent = f[1]
 			}
 			for _, key := range strings.Split(m[i+len("has invalid keys: "):], ", ") {
@@ -234,6 +246,8 @@ func decodeErrors(file string, err error) Errors {
 				msg = fmt.Sprintf("expected %s, got %s", friendlyType(want[1]), friendlyType(got[1]))
 				if got[3] != "" {
 					msg += fmt.Sprintf(" %q", got[3])
+				} else if v := k.Get(field); v != nil {
+					msg += fmt.Sprintf(" %q", fmt.Sprint(v))
 				}
 			}
 		} else if strings.Contains(m, "time: invalid duration") {
@@ -402,6 +416,13 @@ func (c Config) Validate(file string) error {
 	}
 	if c.Audit.SealInterval <= 0 {
 		bad("audit.seal_interval", "must be positive")
+	}
+	if err := c.Transport.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if f, msg, ok := strings.Cut(line, ": "); ok {
+				bad(strings.TrimSpace(f), "%s", msg)
+			}
+		}
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
