@@ -113,7 +113,8 @@ type Server struct {
 }
 
 // New builds the portal over the hub h (its store and ERP). It registers the portal's order
-// decoder and acceptance hook with h, so it must be called before the hub's queue starts.
+// decoder and its acceptance and change-capture hooks with h, so it must be called before the
+// hub's queue starts.
 func New(h *hub.Hub, log *slog.Logger, cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
@@ -126,9 +127,7 @@ func New(h *hub.Hub, log *slog.Logger, cfg Config) *Server {
 	s.wait = newWaiter()
 	h.RegisterDecoder(DocPortalOrder, decodePortalOrder)
 	h.OnAccepted(s.onAccepted)
-	if !s.hookSync(h) {
-		s.log.Debug("the hub has no change capture hook: no shipped, delivered or invoiced webhooks")
-	}
+	h.OnSync(s.OnSync)
 	s.mux = chi.NewMux()
 	s.api = newAPI(s.mux)
 	s.api.UseMiddleware(deprecation, s.authenticate)

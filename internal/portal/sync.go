@@ -2,29 +2,12 @@ package portal
 
 import (
 	"context"
-	"reflect"
 	"slices"
 
 	"github.com/waybill-hub/waybill"
-	"github.com/waybill-hub/waybill/internal/hub"
 	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/store"
 )
-
-// hookSync registers onSync with the hub's change capture (Hub.OnSync) when the hub has it. It is
-// looked up by name so that the portal builds against hubs without change capture.
-func (s *Server) hookSync(h *hub.Hub) bool {
-	m := reflect.ValueOf(h).MethodByName("OnSync")
-	if !m.IsValid() || m.Type().NumIn() != 1 {
-		return false
-	}
-	fn := reflect.ValueOf(s.OnSync)
-	if !fn.Type().ConvertibleTo(m.Type().In(0)) {
-		return false
-	}
-	m.Call([]reflect.Value{fn.Convert(m.Type().In(0))})
-	return true
-}
 
 var mainLine = []waybill.OrderState{waybill.OrderAccepted, waybill.OrderAllocated, waybill.OrderFulfilled, waybill.OrderShipped,
 	waybill.OrderInvoiced, waybill.OrderClosed}
