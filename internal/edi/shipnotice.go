@@ -59,6 +59,29 @@ type HLItem struct {
 	Quantity   waybill.Decimal `json:"quantity"`
 	UOM        string          `json:"uom"`
 	Ordered    waybill.Decimal `json:"ordered"`
+	// ID1..ID3 are the item's codes in the order buyer item, vendor item, GTIN, without gaps, so
+	// that a template can fill a segment whose first pair is mandatory (LIN02/03); Kind1..Kind3 say
+	// which code each is (buyer_item, vendor_item, gtin) for the mapping's qualifier table.
+	Kind1 string `json:"kind1,omitempty"`
+	ID1   string `json:"id1,omitempty"`
+	Kind2 string `json:"kind2,omitempty"`
+	ID2   string `json:"id2,omitempty"`
+	Kind3 string `json:"kind3,omitempty"`
+	ID3   string `json:"id3,omitempty"`
+}
+
+// setIDs fills ID1..ID3 from the item codes that are set.
+func (it *HLItem) setIDs() {
+	var kinds, ids []string
+	for _, p := range [][2]string{{"buyer_item", it.BuyerItem}, {"vendor_item", it.VendorItem}, {"gtin", it.GTIN}} {
+		if p[1] != "" {
+			kinds, ids = append(kinds, p[0]), append(ids, p[1])
+		}
+	}
+	for len(ids) < 3 {
+		kinds, ids = append(kinds, ""), append(ids, "")
+	}
+	it.Kind1, it.ID1, it.Kind2, it.ID2, it.Kind3, it.ID3 = kinds[0], ids[0], kinds[1], ids[1], kinds[2], ids[2]
 }
 
 // shippedLine is one order line's quantity in a delivery.
@@ -168,8 +191,10 @@ func (sn *ShipNotice) number(o *waybill.Order) {
 				if l := o.LineByNumber(it.LineNumber); l != nil {
 					ordered = l.Quantity
 				}
-				hp.Items = append(hp.Items, HLItem{HL: next(), Parent: hp.HL, LineNumber: it.LineNumber, BuyerItem: it.BuyerItem,
-					VendorItem: it.VendorItem, GTIN: it.GTIN, Quantity: it.Quantity, UOM: it.UOM, Ordered: ordered})
+				item := HLItem{HL: next(), Parent: hp.HL, LineNumber: it.LineNumber, BuyerItem: it.BuyerItem,
+					VendorItem: it.VendorItem, GTIN: it.GTIN, Quantity: it.Quantity, UOM: it.UOM, Ordered: ordered}
+				item.setIDs()
+				hp.Items = append(hp.Items, item)
 			}
 			out = append(out, hp)
 			sn.CartonCount++

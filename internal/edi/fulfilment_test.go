@@ -1,0 +1,214 @@
+package edi_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/edi"
+	"github.com/waybill-hub/waybill/internal/hub"
+	"github.com/waybill-hub/waybill/internal/memerp"
+	"github.com/waybill-hub/waybill/internal/store"
+	"github.com/waybill-hub/waybill/x12"
+)
+
+// shippingERP is the in-memory ERP with a scripted fulfilment: the test says what OrderStatus
+// returns (deliveries, invoices) for the order, as the warehouse and accounting move it on.
+type shippingERP struct {
+	*memerp.ERP
+	mu     sync.Mutex
+	script func(st waybill.OrderStatus) waybill.OrderStatus
+}
+
+func (e *shippingERP) OrderStatus(ctx context.Context, ref waybill.ERPRef) (waybill.OrderStatus, error) {
+	st, err := e.ERP.OrderStatus(ctx, ref)
+	if err != nil {
+		return st, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.script != nil {
+		st = e.script(st)
+	}
+	return st, nil
+}
+
+func (e *shippingERP) set(fn func(st waybill.OrderStatus) waybill.OrderStatus) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.script = fn
+}
+
+func setupShipping(t *testing.T, backend string) (*bundle, *shippingERP) {
+	t.Helper()
+	m := memerp.New(false)
+	m.AddCustomer("ACME", "Acme Retail")
+	m.AddCustomer("GLOBEX", "Globex Stores")
+	m.AddProduct("SKU-1", "00012345678905", waybill.MustDecimal("12.50"))
+	m.AddProduct("SKU-2", "", waybill.MustDecimal("3.10"))
+	erp := &shippingERP{ERP: m}
+	b := setupWith(t, backend, erp)
+	b.erp = m
+	return b, erp
+}
+
+// sync runs the ERP sync of the order now (what change capture schedules).
+func (b *bundle) sync(t *testing.T, o *waybill.Order) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+		return b.app.Queue.InsertTx(ctx, tx, hub.SyncOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: o.Partner}, nil)
+	}))
+}
+
+var (
+	shipDay1 = time.Date(2026, 11, 28, 15, 40, 0, 0, time.UTC)
+	shipDay2 = time.Date(2026, 12, 2, 8, 30, 0, 0, time.UTC)
+)
+
+func move(o *waybill.Order, line int, demand, done string) waybill.DeliveryMove {
+	l := o.Lines[line]
+	return waybill.DeliveryMove{Product: l.Product, SKU: l.VendorItem, SaleLine: l.ERPLine, Demand: waybill.MustDecimal(demand),
+		Done: waybill.MustDecimal(done), UOM: l.UOM}
+}
+
+func erpLines(o *waybill.Order, delivered ...string) []waybill.ERPLine {
+	var out []waybill.ERPLine
+	for i, l := range o.Lines {
+		out = append(out, waybill.ERPLine{Ref: l.ERPLine, LineNumber: l.Number, Product: l.Product, SKU: l.VendorItem, Quantity: l.Quantity,
+			UOM: l.UOM, UnitPrice: l.UnitPrice, Delivered: waybill.MustDecimal(delivered[i])})
+	}
+	return out
+}
+
+// acceptedOrder receives Acme's 850 and waits for the ERP's acceptance (855 sent).
+func acceptedOrder(t *testing.T, b *bundle) *waybill.Order {
+	t.Helper()
+	b.receive(t, "acme", read(t, "acme_850.x12"))
+	b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("855")) == 1 })
+	return b.order(t, "PO-1001").Order
+}
+
+// partialThenBackorder: the first delivery ships 6 of line 1 and all of line 2, its backorder
+// the other 4 of line 1.
+func partial(o *waybill.Order) waybill.Delivery {
+	return waybill.Delivery{Ref: waybill.ERPRef{Model: "stock.picking", ID: 31, Name: "WH/OUT/00031"}, State: "done", Carrier: "UPS",
+		TrackingRef: "1Z999AA10123456784", DoneAt: shipDay1, Moves: []waybill.DeliveryMove{move(o, 0, "10", "6"), move(o, 1, "4", "4")}}
+}
+
+func backorder(o *waybill.Order, state string) waybill.Delivery {
+	d := waybill.Delivery{Ref: waybill.ERPRef{Model: "stock.picking", ID: 32, Name: "WH/OUT/00032"}, State: state, Carrier: "FedEx",
+		TrackingRef: "794612345678", BackorderOf: waybill.ERPRef{Model: "stock.picking", ID: 31, Name: "WH/OUT/00031"},
+		Moves: []waybill.DeliveryMove{move(o, 0, "4", "0")}}
+	if state == "done" {
+		d.DoneAt, d.Moves[0].Done = shipDay2, waybill.MustDecimal("4")
+	}
+	return d
+}
+
+// postedInvoice bills both lines (10 × 12.50 + 4 × 3.10 = 137.40) with 8.25% sales tax (11.34).
+func postedInvoice(o *waybill.Order) waybill.ERPInvoice {
+	return waybill.ERPInvoice{Ref: waybill.ERPRef{Model: "account.move", ID: 12, Name: "INV/2026/00012"}, Number: "INV/2026/00012",
+		State: "posted", PaymentState: waybill.PaymentNotPaid, Date: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC),
+		DueDate: time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC), Currency: "USD", Untaxed: waybill.MustDecimal("137.40"),
+		Tax: waybill.MustDecimal("11.34"), Total: waybill.MustDecimal("148.74"), Residual: waybill.MustDecimal("148.74"),
+		Lines: []waybill.InvoiceLine{
+			{LineNumber: o.Lines[0].Number, VendorItem: "SKU-1", Quantity: waybill.MustDecimal("10"), UOM: "EA", UnitPrice: waybill.MustDecimal("12.50"), Amount: waybill.MustDecimal("125.00")},
+			{LineNumber: o.Lines[1].Number, VendorItem: "SKU-2", Quantity: waybill.MustDecimal("4"), UOM: "CA", UnitPrice: waybill.MustDecimal("3.10"), Amount: waybill.MustDecimal("12.40")},
+		}}
+}
+
+// Two deliveries for one order (a partial shipment and its backorder) make two 856s, then the
+// posted invoice one 810 whose totals are the ERP's to the cent.
+func TestShipNoticesThenInvoice(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		b, erp := setupShipping(t, backend)
+		o := acceptedOrder(t, b)
+		erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+			st.DeliveryStatus, st.Lines = "partial", erpLines(o, "6", "4")
+			st.Deliveries = []waybill.Delivery{partial(o), backorder(o, "assigned")}
+			return st
+		})
+		b.sync(t, o)
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("856")) == 1 })
+		require.Equal(t, waybill.OrderShipped, b.state(t, "PO-1001"))
+
+		erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+			st.DeliveryStatus, st.InvoiceStatus, st.Lines = "full", "invoiced", erpLines(o, "10", "4")
+			st.Deliveries = []waybill.Delivery{partial(o), backorder(o, "done")}
+			st.Invoices = []waybill.ERPInvoice{postedInvoice(o)}
+			return st
+		})
+		b.sync(t, o)
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("810")) == 1 })
+		b.sync(t, o) // a second sync sends nothing again
+		b.eventually(t, 10*time.Second, func() bool { return b.syncsDone(t) })
+		require.Len(t, b.out.byDoc("856"), 2)
+		require.Len(t, b.out.byDoc("810"), 1)
+		require.Equal(t, waybill.OrderInvoiced, b.state(t, "PO-1001"))
+
+		asn1, asn2, inv := b.out.byDoc("856")[0], b.out.byDoc("856")[1], b.out.byDoc("810")[0]
+		require.Equal(t, "WH/OUT/00031", asn1.Meta["delivery"])
+		require.Equal(t, "WH/OUT/00032", asn2.Meta["delivery"])
+		for _, m := range []waybill.OutboundMessage{asn1, asn2, inv} {
+			requireValidX12(t, m.Payload)
+		}
+		require.Contains(t, string(asn1.Payload), "SN1*1*6*EA**10*EA~")
+		require.Contains(t, string(asn1.Payload), "SN1*2*4*CS**4*CS~", "the partner's units (CS), not the ERP's (CA)")
+		require.Contains(t, string(asn2.Payload), "SN1*1*4*EA**10*EA~")
+		require.Contains(t, string(inv.Payload), "TDS*14874*13740~")
+		golden(t, "acme_856_partial.golden", asn1.Payload)
+		golden(t, "acme_856_backorder.golden", asn2.Payload)
+		golden(t, "acme_810.golden", inv.Payload)
+
+		// SSCCs are valid and never repeat across the two notices.
+		seen := map[string]bool{}
+		for _, m := range []waybill.OutboundMessage{asn1, asn2} {
+			for _, line := range strings.Split(string(m.Payload), "~") {
+				if code, ok := strings.CutPrefix(strings.TrimSpace(line), "MAN*GM*"); ok {
+					require.True(t, edi.ValidSSCC(code), code)
+					require.False(t, seen[code], "SSCC %s used twice", code)
+					seen[code] = true
+				}
+			}
+		}
+		require.Len(t, seen, 3, "one carton per shipped line")
+	})
+}
+
+// requireValidX12 reads payload and fails on any envelope or schema error.
+func requireValidX12(t *testing.T, payload []byte) {
+	t.Helper()
+	sum, err := x12.Acknowledge(context.Background(), strings.NewReader(string(payload)), &strings.Builder{}, x12.AckOptions{})
+	require.NoError(t, err)
+	require.Len(t, sum.Groups, 1)
+	for _, s := range sum.Groups[0].Sets {
+		var errs []string
+		for _, e := range s.Errors {
+			errs = append(errs, e.Error())
+		}
+		require.True(t, s.Accepted(), "set %s %s is not valid X12: %v\n%s", s.ID, s.ControlNumber, errs, payload)
+	}
+}
+
+// syncsDone reports whether no sync_order or deliver_message job is waiting or running.
+func (b *bundle) syncsDone(t *testing.T) bool {
+	t.Helper()
+	stats, err := b.app.Queue.Stats(context.Background())
+	require.NoError(t, err)
+	for _, s := range stats {
+		switch s.State {
+		case "available", "running", "retryable", "scheduled", "pending":
+			if s.Count > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
