@@ -59,6 +59,7 @@ interrupted. With --once, exit when the sample traffic is done.`,
 			cfg.Partners = []config.Partner{
 				{ID: "acme-retail", Name: "Acme Retail (web orders)", Account: "ACME", DuplicatePolicy: "reject"},
 				{ID: "globex-stores", Name: "Globex Stores (store systems)", Account: "GLOBEX", DuplicatePolicy: "flag"},
+				{ID: "portal", Name: "Customer portal"},
 			}
 			if err := cfg.Validate("demo"); err != nil {
 				return err

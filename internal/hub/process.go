@@ -78,7 +78,7 @@ func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message,
 		o.Lines[i].Qty.Ordered = o.Lines[i].Quantity
 	}
 	o.State = waybill.OrderReceived
-	refs := []string{o.PONumber, msg.ID, o.ID}
+	refs := []string{o.PONumber, o.ID} // the message id was linked at receipt
 
 	// A PO seen before (from any channel) is handled by the partner's duplicate policy.
 	var dupOf *store.BusinessKey

@@ -169,7 +169,7 @@ func (h *Hub) recordAccepted(ctx context.Context, a SubmitOrder, created waybill
 			Actor: "submit_order", Summary: fmt.Sprintf("sale order %s %s and confirmed for PO %s", o.ERP.Name, verb, o.PONumber),
 			Detail: map[string]any{"erp_id": o.ERP.ID, "erp_model": o.ERP.Model, "created": created.Created, "state": conf.State,
 				"untaxed": conf.Untaxed.String(), "total": conf.Total.String()},
-			Refs: []string{o.ERP.Name, o.PONumber, o.ID}}); err != nil {
+			Refs: []string{o.ERP.Name}}); err != nil { // PO and order were linked when the order was recorded
 			return err
 		}
 		h.mu.RLock()

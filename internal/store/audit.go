@@ -55,7 +55,8 @@ func (tx *Tx) Audit(ctx context.Context, r AuditRecord) error {
 	if err != nil {
 		return fmt.Errorf("appending audit record: %w", err)
 	}
-	keys := append([]string{r.CorrelationID}, refs...)
+	// The correlation id itself needs no key: CorrelationsFor finds it in the audit log.
+	keys := refs
 	if r.Subject != "" {
 		keys = append(keys, r.Subject)
 	}
@@ -107,7 +108,8 @@ func (tx *Tx) TraceKey(ctx context.Context, key, corr string) error {
 // CorrelationsFor returns the correlation ids a key (PO number, message id, control number, ERP
 // name, correlation id) is linked to.
 func (db *DB) CorrelationsFor(ctx context.Context, key string) ([]string, error) {
-	rows, err := db.b.Query(ctx, `SELECT DISTINCT correlation_id FROM trace_keys WHERE key = ? ORDER BY correlation_id`, key)
+	rows, err := db.b.Query(ctx, `SELECT correlation_id FROM trace_keys WHERE key = ?
+		UNION SELECT correlation_id FROM audit_log WHERE correlation_id = ? ORDER BY 1`, key, key)
 	if err != nil {
 		return nil, err
 	}
