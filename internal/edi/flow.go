@@ -174,6 +174,9 @@ func (f *Flow) process(ctx context.Context, msg *store.Message, hp waybill.Partn
 		}
 	}
 	done, err := f.h.ProcessTx(ctx, msg.ID, func(tx *store.Tx, msg *store.Message) error {
+		if err := f.recordAcks(ctx, tx, msg, p, ics); err != nil {
+			return err
+		}
 		return f.record(ctx, tx, msg, p, hp, work)
 	})
 	if err == nil && done {

@@ -2,6 +2,7 @@ package edi_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -211,4 +212,106 @@ func (b *bundle) syncsDone(t *testing.T) bool {
 		}
 	}
 	return true
+}
+
+// ack997 is Acme's 997 for our group gs06: accepting it whole when sets is empty, else one
+// AK2..AK5 per "st02:status" (a rejected set carries an AK3/AK4 note).
+func ack997(isa, gs06 string, sets ...string) []byte {
+	var b strings.Builder
+	b.WriteString("ISA*00*          *00*          *ZZ*ACMERETAIL     *ZZ*WAYBILL        *261127*0900*U*00401*" + isa + "*0*P*:~\n")
+	b.WriteString("GS*FA*ACMERETAIL*WAYBILL*20261127*0900*" + strings.TrimLeft(isa, "0") + "*X*004010~\n")
+	b.WriteString("ST*997*0001~\n")
+	b.WriteString("AK1*SH*" + gs06 + "~\n")
+	n, accepted := 4, 0
+	for _, s := range sets {
+		st, status, _ := strings.Cut(s, ":")
+		b.WriteString("AK2*856*" + st + "~\n")
+		n++
+		if status == "R" {
+			b.WriteString("AK3*SN1*19*HL*8~\nAK4*2*382*6*X~\n")
+			n += 2
+		} else {
+			accepted++
+		}
+		b.WriteString("AK5*" + status + "~\n")
+		n++
+	}
+	group := "A"
+	if accepted < len(sets) {
+		group = "R"
+	}
+	if len(sets) == 0 {
+		sets, accepted = []string{""}, 1
+	}
+	b.WriteString("AK9*" + group + "*" + itoa(len(sets)) + "*" + itoa(len(sets)) + "*" + itoa(accepted) + "~\n")
+	b.WriteString("SE*" + itoa(n) + "*0001~\n")
+	b.WriteString("GE*1*" + strings.TrimLeft(isa, "0") + "~\nIEA*1*" + isa + "~\n")
+	return []byte(b.String())
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// An 856 waits for its 997 within the partner's SLA (4h for Acme): past it, it is overdue; a 997
+// that accepts it clears it; one that rejects it is an exception (dead letter with the AK3/AK4
+// detail) whose replay sends a new 856.
+func TestShipNoticeAcks(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		b, erp := setupShipping(t, backend)
+		o := acceptedOrder(t, b)
+		erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+			st.DeliveryStatus, st.Lines = "partial", erpLines(o, "6", "4")
+			st.Deliveries = []waybill.Delivery{partial(o), backorder(o, "assigned")}
+			return st
+		})
+		b.sync(t, o)
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("856")) == 1 })
+		asn := b.out.byDoc("856")[0]
+
+		overdue := func() []string {
+			list, err := b.db.OverdueEDIOutbound(ctx, fixedNow.Add(5*time.Hour), 0)
+			require.NoError(t, err)
+			var out []string
+			for _, o := range list {
+				out = append(out, o.SetID)
+			}
+			return out
+		}
+		none, err := b.db.OverdueEDIOutbound(ctx, fixedNow.Add(3*time.Hour), 0)
+		require.NoError(t, err)
+		require.Empty(t, none, "within the 4h SLA nothing is overdue")
+		require.Equal(t, []string{"856"}, overdue(), "past 4h the 856 is overdue (the 855's SLA is 24h)")
+
+		// The partner rejects it: an exception with the AK3/AK4 detail, no longer overdue.
+		b.receive(t, "acme", ack997("000000201", asn.Meta["gs06"], asn.Meta["st02"]+":R"))
+		var dead []*store.DeadLetter
+		b.eventually(t, 10*time.Second, func() bool {
+			dead, err = b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+			require.NoError(t, err)
+			return len(dead) == 1
+		})
+		require.Equal(t, edi.ReasonAckRejected, dead[0].Reason)
+		require.Contains(t, dead[0].Message, "segment SN1 at 19 in loop HL")
+		require.Contains(t, dead[0].Message, "element 2 (382): code 6")
+		require.Empty(t, overdue())
+
+		// After the fix, the replay sends a new 856 with new control numbers and new SSCCs.
+		require.NoError(t, b.app.Hub.Replay(ctx, dead[0].ID, "test"))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("856")) == 2 })
+		again := b.out.byDoc("856")[1]
+		require.NotEqual(t, asn.Meta["isa13"], again.Meta["isa13"])
+		require.NotContains(t, string(again.Payload), "MAN*GM*006141410000000012~", "an SSCC is never reused")
+
+		// An accepting 997 (no AK2 detail) clears the new one.
+		b.receive(t, "acme", ack997("000000202", again.Meta["gs06"]))
+		b.eventually(t, 10*time.Second, func() bool { return len(overdue()) == 0 && b.syncsDone(t) })
+		trail, err := b.db.AuditTrail(ctx, again.CorrelationID)
+		require.NoError(t, err)
+		var kinds []string
+		for _, r := range trail {
+			kinds = append(kinds, r.Kind)
+		}
+		require.Contains(t, kinds, "edi.ack_received")
+	})
 }

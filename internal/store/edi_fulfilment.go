@@ -58,6 +58,9 @@ func (tx *Tx) UseSSCC(ctx context.Context, sscc, partner, erpRef, messageID stri
 const (
 	FulfilmentSent = "sent" // the document was queued for the partner (MessageID)
 	FulfilmentHeld = "held" // a gate refused it; Reason says why; a later sync tries again
+	// FulfilmentRejected: the partner's 997/999 rejected the document; Reason holds the AK3/AK4
+	// detail; a later sync (the dead letter's replay) sends a new one.
+	FulfilmentRejected = "rejected"
 )
 
 // EDIFulfilment is what the hub knows about the outbound document of one ERP delivery (856) or
@@ -122,4 +125,56 @@ func (db *DB) EDIFulfilments(ctx context.Context, orderID string) ([]*EDIFulfilm
 		out = append(out, &f)
 	}
 	return out, rows.Err()
+}
+
+// EDIOutboundSets returns the outbound sets a partner's acknowledgement can refer to: the set with
+// GS06 gs06 and ST02 st02, or every set of the group when st02 is empty.
+func (tx *Tx) EDIOutboundSets(ctx context.Context, partner, gs06, st02 string) ([]*EDIOutbound, error) {
+	q := `SELECT message_id, partner, set_id, interchange, group_control, set_control, order_id, queued_at, ack_due_at, ack_status,
+		ack_message_id, acked_at FROM edi_outbound WHERE partner = ? AND group_control = ?`
+	args := []any{partner, gs06}
+	if st02 != "" {
+		q += ` AND set_control = ?`
+		args = append(args, st02)
+	}
+	rows, err := tx.ex.Query(ctx, q+` ORDER BY set_control`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading outbound sets of group %s: %w", gs06, err)
+	}
+	defer rows.Close()
+	var out []*EDIOutbound
+	for rows.Next() {
+		var o EDIOutbound
+		var q, due, acked int64
+		if err := rows.Scan(&o.MessageID, &o.Partner, &o.SetID, &o.Interchange, &o.Group, &o.SetControl, &o.OrderID, &q, &due,
+			&o.AckStatus, &o.AckMessageID, &acked); err != nil {
+			return nil, err
+		}
+		o.QueuedAt = fromMicros(q)
+		if due != 0 {
+			o.AckDueAt = fromMicros(due)
+		}
+		if acked != 0 {
+			o.AckedAt = fromMicros(acked)
+		}
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
+
+// EDIFulfilmentByMessage returns the fulfilment record whose document is the outbound message id;
+// ErrNotFound when none (an 855, an acknowledgement).
+func (tx *Tx) EDIFulfilmentByMessage(ctx context.Context, messageID string) (*EDIFulfilment, error) {
+	var f EDIFulfilment
+	var at int64
+	err := tx.ex.QueryRow(ctx, `SELECT partner, set_id, erp_ref, order_id, message_id, state, reason, updated_at FROM edi_fulfilment
+		WHERE message_id = ?`, messageID).Scan(&f.Partner, &f.SetID, &f.ERPRef, &f.OrderID, &f.MessageID, &f.State, &f.Reason, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the document of message %s: %w", messageID, err)
+	}
+	f.UpdatedAt = fromMicros(at)
+	return &f, nil
 }
