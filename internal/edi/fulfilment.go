@@ -133,6 +133,9 @@ func (f *Flow) shipNotice(ctx context.Context, tx *store.Tx, p *partner.Profile,
 			return err
 		}
 	}
+	if err := closeException(ctx, tx, cur); err != nil {
+		return err
+	}
 	if err := tx.PutEDIFulfilment(ctx, &store.EDIFulfilment{Partner: p.ID, SetID: "856", ERPRef: dl.Ref.Name, OrderID: o.ID, MessageID: id,
 		State: store.FulfilmentSent}); err != nil {
 		return err
@@ -261,6 +264,9 @@ func (f *Flow) invoice(ctx context.Context, tx *store.Tx, p *partner.Profile, m 
 	if err != nil {
 		return err
 	}
+	if err := closeException(ctx, tx, cur); err != nil {
+		return err
+	}
 	if err := tx.PutEDIFulfilment(ctx, &store.EDIFulfilment{Partner: p.ID, SetID: "810", ERPRef: inv.Number, OrderID: o.ID, MessageID: id,
 		State: store.FulfilmentSent}); err != nil {
 		return err
@@ -279,14 +285,18 @@ func (f *Flow) hold(ctx context.Context, tx *store.Tx, p *partner.Profile, o *wa
 	if cur != nil && cur.State == store.FulfilmentHeld && cur.Reason == msg {
 		return nil
 	}
-	if err := tx.PutEDIFulfilment(ctx, &store.EDIFulfilment{Partner: p.ID, SetID: set, ERPRef: erpRef, OrderID: o.ID,
-		State: store.FulfilmentHeld, Reason: msg}); err != nil {
+	if err := closeException(ctx, tx, cur); err != nil { // the old reason is superseded
 		return err
 	}
 	args, _ := json.Marshal(hub.SyncOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: o.Partner})
-	if err := tx.InsertDeadLetter(ctx, &store.DeadLetter{JobKind: hub.SyncOrder{}.Kind(), JobArgs: string(args), OrderID: o.ID,
+	dl := &store.DeadLetter{JobKind: hub.SyncOrder{}.Kind(), JobArgs: string(args), OrderID: o.ID,
 		CorrelationID: o.CorrelationID, Partner: p.ID, Code: string(waybill.EINVALID), Reason: reason,
-		Message: fmt.Sprintf("%s for %s held: %s", set, erpRef, msg), Location: "partner " + p.ID, Attempts: 1}); err != nil {
+		Message: fmt.Sprintf("%s for %s held: %s", set, erpRef, msg), Location: "partner " + p.ID, Attempts: 1}
+	if err := tx.InsertDeadLetter(ctx, dl); err != nil {
+		return err
+	}
+	if err := tx.PutEDIFulfilment(ctx, &store.EDIFulfilment{Partner: p.ID, SetID: set, ERPRef: erpRef, OrderID: o.ID,
+		State: store.FulfilmentHeld, Reason: msg, DeadLetterID: dl.ID}); err != nil {
 		return err
 	}
 	f.log.Warn("outbound document held", "partner", p.ID, "set", set, "erp_ref", erpRef, "order_id", o.ID, "correlation_id", o.CorrelationID,
@@ -344,3 +354,16 @@ func fileName(partnerID, set, po, key, isa string) string {
 
 // flowSets are the sets whose mappings New resolves; profiles may list others already.
 var flowSets = map[string]bool{"850": true, "855": true, "856": true, "810": true}
+
+// closeException resolves the open dead letter of a document that was held or rejected, now that
+// it is sent (or held for another reason). A dead letter an operator resolved already is left alone.
+func closeException(ctx context.Context, tx *store.Tx, cur *store.EDIFulfilment) error {
+	if cur == nil || cur.DeadLetterID == "" {
+		return nil
+	}
+	_, err := tx.ResolveDeadLetter(ctx, cur.DeadLetterID, store.DeadDiscarded, "edi (superseded: the document was sent or held anew)")
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -315,3 +315,86 @@ func TestShipNoticeAcks(t *testing.T) {
 		require.Contains(t, kinds, "edi.ack_received")
 	})
 }
+
+// A delivery that ships more than the order fails the ASN gate: the 856 is held as a dead letter
+// with the reason, the 810 waits for it; after the fix the replay sends the 856, then the 810.
+func TestASNGateHoldsThenReplays(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		b, erp := setupShipping(t, backend)
+		o := acceptedOrder(t, b)
+		over := partial(o)
+		over.Moves[0].Done = waybill.MustDecimal("12")
+		erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+			st.DeliveryStatus, st.InvoiceStatus, st.Lines = "full", "invoiced", erpLines(o, "12", "4")
+			st.Deliveries = []waybill.Delivery{over}
+			st.Invoices = []waybill.ERPInvoice{postedInvoice(o)}
+			return st
+		})
+		b.sync(t, o)
+		var dead []*store.DeadLetter
+		b.eventually(t, 10*time.Second, func() bool {
+			var err error
+			dead, err = b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+			require.NoError(t, err)
+			return len(dead) == 2
+		})
+		require.Equal(t, edi.ReasonASNGate, dead[0].Reason)
+		require.Contains(t, dead[0].Message, "line 1: 12 shipped in all, more than the 10 ordered")
+		require.Equal(t, edi.ReasonInvoiceGate, dead[1].Reason)
+		require.Contains(t, dead[1].Message, "the 856 for delivery WH/OUT/00031 has not been sent")
+		b.sync(t, o) // held documents are not dead-lettered twice for the same reason
+		b.eventually(t, 10*time.Second, func() bool { return b.syncsDone(t) })
+		again, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+		require.NoError(t, err)
+		require.Len(t, again, 2)
+		require.Empty(t, b.out.byDoc("856"))
+		require.Empty(t, b.out.byDoc("810"))
+
+		// The warehouse corrects the delivery in the ERP; replaying sends the 856, then the 810.
+		erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+			st.DeliveryStatus, st.InvoiceStatus, st.Lines = "full", "invoiced", erpLines(o, "10", "4")
+			fixed := partial(o)
+			fixed.Moves[0].Done = waybill.MustDecimal("10")
+			st.Deliveries = []waybill.Delivery{fixed}
+			st.Invoices = []waybill.ERPInvoice{postedInvoice(o)}
+			return st
+		})
+		require.NoError(t, b.app.Hub.Replay(ctx, dead[0].ID, "test"))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("810")) == 1 })
+		require.Len(t, b.out.byDoc("856"), 1)
+		require.Contains(t, string(b.out.byDoc("856")[0].Payload), "SN1*1*10*EA**10*EA~")
+		open, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+		require.NoError(t, err)
+		require.Empty(t, open, "the 810's exception closes once it is sent")
+	})
+}
+
+// An invoice whose lines do not add up to the ERP's totals is never sent.
+func TestInvoiceGateTotals(t *testing.T) {
+	t.Parallel()
+	b, erp := setupShipping(t, "sqlite")
+	o := acceptedOrder(t, b)
+	bad := postedInvoice(o)
+	bad.Untaxed, bad.Total = waybill.MustDecimal("137.41"), waybill.MustDecimal("148.75")
+	full := partial(o)
+	full.Moves[0].Done = waybill.MustDecimal("10")
+	erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+		st.DeliveryStatus, st.InvoiceStatus, st.Lines = "full", "invoiced", erpLines(o, "10", "4")
+		st.Deliveries, st.Invoices = []waybill.Delivery{full}, []waybill.ERPInvoice{bad}
+		return st
+	})
+	b.sync(t, o)
+	var dead []*store.DeadLetter
+	b.eventually(t, 10*time.Second, func() bool {
+		var err error
+		dead, err = b.db.DeadLetters(context.Background(), store.DeadLetterFilter{})
+		require.NoError(t, err)
+		return len(dead) == 1
+	})
+	require.Equal(t, edi.ReasonInvoiceGate, dead[0].Reason)
+	require.Contains(t, dead[0].Message, "lines and charges add up to 137.40, untaxed total says 137.41")
+	require.Len(t, b.out.byDoc("856"), 1)
+	require.Empty(t, b.out.byDoc("810"))
+}

@@ -166,16 +166,10 @@ func (f *Flow) ackRejected(ctx context.Context, tx *store.Tx, msg *store.Message
 	why := describeAck(r, as)
 	summary := fmt.Sprintf("%s %s (GS %s, ST %s) rejected (%s) by the partner's %s: %s", o.SetID, o.MessageID, o.Group, o.SetControl, status, r.SetID, why)
 	fd, err := tx.EDIFulfilmentByMessage(ctx, o.MessageID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	if errors.Is(err, store.ErrNotFound) {
 		fd = nil
-	case err != nil:
+	} else if err != nil {
 		return err
-	default:
-		fd.State, fd.Reason = store.FulfilmentRejected, why
-		if err := tx.PutEDIFulfilment(ctx, fd); err != nil {
-			return err
-		}
 	}
 	var rec *store.OrderRecord
 	if o.OrderID != "" {
@@ -196,6 +190,12 @@ func (f *Flow) ackRejected(ctx context.Context, tx *store.Tx, msg *store.Message
 	}
 	if err := tx.InsertDeadLetter(ctx, dl); err != nil {
 		return err
+	}
+	if fd != nil {
+		fd.State, fd.Reason, fd.DeadLetterID = store.FulfilmentRejected, why, dl.ID
+		if err := tx.PutEDIFulfilment(ctx, fd); err != nil {
+			return err
+		}
 	}
 	f.log.Warn("outbound document rejected by the partner", "partner", p.ID, "set", o.SetID, "message_id", o.MessageID, "gs06", o.Group,
 		"st02", o.SetControl, "correlation_id", dl.CorrelationID, "detail", why)

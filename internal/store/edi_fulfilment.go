@@ -73,16 +73,18 @@ type EDIFulfilment struct {
 	MessageID string
 	State     string
 	Reason    string
-	UpdatedAt time.Time
+	// DeadLetterID is the exception opened when the document was held or rejected ("" when none).
+	DeadLetterID string
+	UpdatedAt    time.Time
 }
 
 // EDIFulfilment returns the record of a partner's set for an ERP document; ErrNotFound when none.
 func (tx *Tx) EDIFulfilment(ctx context.Context, partner, setID, erpRef string) (*EDIFulfilment, error) {
 	var f EDIFulfilment
 	var at int64
-	err := tx.ex.QueryRow(ctx, `SELECT partner, set_id, erp_ref, order_id, message_id, state, reason, updated_at FROM edi_fulfilment
+	err := tx.ex.QueryRow(ctx, `SELECT partner, set_id, erp_ref, order_id, message_id, state, reason, dead_letter_id, updated_at FROM edi_fulfilment
 		WHERE partner = ? AND set_id = ? AND erp_ref = ?`, partner, setID, erpRef).Scan(&f.Partner, &f.SetID, &f.ERPRef, &f.OrderID,
-		&f.MessageID, &f.State, &f.Reason, &at)
+		&f.MessageID, &f.State, &f.Reason, &f.DeadLetterID, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -96,10 +98,11 @@ func (tx *Tx) EDIFulfilment(ctx context.Context, partner, setID, erpRef string) 
 // PutEDIFulfilment inserts or replaces the record of f's partner, set and ERP document.
 func (tx *Tx) PutEDIFulfilment(ctx context.Context, f *EDIFulfilment) error {
 	f.UpdatedAt = tx.db.now()
-	_, err := tx.ex.Exec(ctx, `INSERT INTO edi_fulfilment (partner, set_id, erp_ref, order_id, message_id, state, reason, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (partner, set_id, erp_ref) DO UPDATE SET order_id = excluded.order_id,
-		message_id = excluded.message_id, state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at`,
-		f.Partner, f.SetID, f.ERPRef, f.OrderID, f.MessageID, f.State, f.Reason, micros(f.UpdatedAt))
+	_, err := tx.ex.Exec(ctx, `INSERT INTO edi_fulfilment (partner, set_id, erp_ref, order_id, message_id, state, reason, dead_letter_id,
+		updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (partner, set_id, erp_ref) DO UPDATE SET order_id = excluded.order_id,
+		message_id = excluded.message_id, state = excluded.state, reason = excluded.reason, dead_letter_id = excluded.dead_letter_id,
+		updated_at = excluded.updated_at`,
+		f.Partner, f.SetID, f.ERPRef, f.OrderID, f.MessageID, f.State, f.Reason, f.DeadLetterID, micros(f.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("recording %s for %s: %w", f.SetID, f.ERPRef, err)
 	}
@@ -108,7 +111,7 @@ func (tx *Tx) PutEDIFulfilment(ctx context.Context, f *EDIFulfilment) error {
 
 // EDIFulfilments lists the fulfilment records of an order, oldest first.
 func (db *DB) EDIFulfilments(ctx context.Context, orderID string) ([]*EDIFulfilment, error) {
-	rows, err := db.b.Query(ctx, `SELECT partner, set_id, erp_ref, order_id, message_id, state, reason, updated_at FROM edi_fulfilment
+	rows, err := db.b.Query(ctx, `SELECT partner, set_id, erp_ref, order_id, message_id, state, reason, dead_letter_id, updated_at FROM edi_fulfilment
 		WHERE order_id = ? ORDER BY updated_at, set_id, erp_ref`, orderID)
 	if err != nil {
 		return nil, err
@@ -118,7 +121,7 @@ func (db *DB) EDIFulfilments(ctx context.Context, orderID string) ([]*EDIFulfilm
 	for rows.Next() {
 		var f EDIFulfilment
 		var at int64
-		if err := rows.Scan(&f.Partner, &f.SetID, &f.ERPRef, &f.OrderID, &f.MessageID, &f.State, &f.Reason, &at); err != nil {
+		if err := rows.Scan(&f.Partner, &f.SetID, &f.ERPRef, &f.OrderID, &f.MessageID, &f.State, &f.Reason, &f.DeadLetterID, &at); err != nil {
 			return nil, err
 		}
 		f.UpdatedAt = fromMicros(at)
@@ -167,8 +170,8 @@ func (tx *Tx) EDIOutboundSets(ctx context.Context, partner, gs06, st02 string) (
 func (tx *Tx) EDIFulfilmentByMessage(ctx context.Context, messageID string) (*EDIFulfilment, error) {
 	var f EDIFulfilment
 	var at int64
-	err := tx.ex.QueryRow(ctx, `SELECT partner, set_id, erp_ref, order_id, message_id, state, reason, updated_at FROM edi_fulfilment
-		WHERE message_id = ?`, messageID).Scan(&f.Partner, &f.SetID, &f.ERPRef, &f.OrderID, &f.MessageID, &f.State, &f.Reason, &at)
+	err := tx.ex.QueryRow(ctx, `SELECT partner, set_id, erp_ref, order_id, message_id, state, reason, dead_letter_id, updated_at FROM edi_fulfilment
+		WHERE message_id = ?`, messageID).Scan(&f.Partner, &f.SetID, &f.ERPRef, &f.OrderID, &f.MessageID, &f.State, &f.Reason, &f.DeadLetterID, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -28,8 +28,9 @@ CREATE TABLE edi_fulfilment (
     erp_ref    TEXT NOT NULL,                -- delivery or invoice name in the ERP
     order_id   TEXT NOT NULL,
     message_id TEXT NOT NULL DEFAULT '',     -- the outbound message once sent
-    state      TEXT NOT NULL,                -- sent or held
-    reason     TEXT NOT NULL DEFAULT '',     -- why it is held
+    state      TEXT NOT NULL,                -- sent, held or rejected
+    reason     TEXT NOT NULL DEFAULT '',     -- why it is held or was rejected
+    dead_letter_id TEXT NOT NULL DEFAULT '', -- the open exception while held or rejected
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (partner, set_id, erp_ref)
 );
