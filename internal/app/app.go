@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/config"
@@ -28,6 +29,7 @@ import (
 	"github.com/waybill-hub/waybill/internal/postgres"
 	"github.com/waybill-hub/waybill/internal/sqlite"
 	"github.com/waybill-hub/waybill/internal/store"
+	"github.com/waybill-hub/waybill/internal/telemetry"
 	"github.com/waybill-hub/waybill/internal/transport"
 )
 
@@ -163,7 +165,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	h.Workers(workers)
 	jc := jobs.Config{Workers: cfg.Pipeline.Workers, MaxAttempts: cfg.Pipeline.MaxAttempts, BackoffBase: cfg.Pipeline.BackoffBase,
 		BackoffMax: cfg.Pipeline.BackoffMax, PollInterval: cfg.Pipeline.PollInterval, JobTimeout: cfg.Pipeline.JobTimeout,
-		RescueAfter: cfg.Pipeline.RescueAfter, Logger: log.With("component", "jobs")}
+		RescueAfter: cfg.Pipeline.RescueAfter, Logger: log.With("component", "jobs"),
+		Middleware: []rivertype.Middleware{&telemetry.JobMiddleware{}}}
 	q, err := st.NewQueue(workers, jc)
 	if err != nil {
 		return nil, err

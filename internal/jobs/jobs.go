@@ -29,6 +29,8 @@ type Config struct {
 	// died) and run again. It must exceed JobTimeout.
 	RescueAfter time.Duration
 	Logger      *slog.Logger
+	// Middleware wraps job inserts and work (tracing).
+	Middleware []rivertype.Middleware
 }
 
 // Default returns the production defaults.

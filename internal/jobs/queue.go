@@ -78,6 +78,7 @@ func NewRiverQueue[TTx any](db *store.DB, driver riverdriver.Driver[TTx], worker
 		JobTimeout:                  cfg.JobTimeout,
 		RescueStuckJobsAfter:        cfg.RescueAfter,
 		CompletedJobRetentionPeriod: time.Hour,
+		Middleware:                  cfg.Middleware,
 	}
 	if workers != nil {
 		rc.Workers = workers
