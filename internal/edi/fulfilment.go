@@ -309,6 +309,9 @@ func (f *Flow) hold(ctx context.Context, tx *store.Tx, p *partner.Profile, o *wa
 // and records it in edi_outbound with the partner's ack SLA. A mapping failure is a *renderError.
 func (f *Flow) emitSet(ctx context.Context, tx *store.Tx, p *partner.Profile, m *Mapping, set string, tree map[string]any, o *waybill.Order,
 	meta map[string]string, refs ...string) (string, Controls, error) {
+	if o == nil { // a document of no order (846)
+		o = &waybill.Order{CorrelationID: store.NewID("cor")}
+	}
 	fid := map[string]string{"856": "SH", "810": "IN", "846": "IB", "865": "CA"}[set]
 	now := f.now()
 	payload, c, err := envelopeOut(ctx, tx, p, firstNonEmpty(m.FunctionalID, fid), now, nil, func(w *x12.Writer, nextST func() (string, error)) error {
@@ -330,11 +333,20 @@ func (f *Flow) emitSet(ctx context.Context, tx *store.Tx, p *partner.Profile, m 
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	meta["isa13"], meta["gs06"], meta["st02"], meta["po_number"] = c.Interchange, c.Group, c.Set, o.PONumber
-	key := firstNonEmpty(meta["delivery"], meta["invoice"], c.Interchange)
+	meta["isa13"], meta["gs06"], meta["st02"] = c.Interchange, c.Group, c.Set
+	if o.PONumber != "" {
+		meta["po_number"] = o.PONumber
+	}
+	key := firstNonEmpty(meta["delivery"], meta["invoice"], meta["reference"], c.Interchange)
+	var allRefs []string
+	for _, r := range append([]string{o.PONumber, o.ID, c.Interchange}, refs...) {
+		if r != "" {
+			allRefs = append(allRefs, r)
+		}
+	}
 	id, err := f.h.Emit(ctx, tx, &waybill.OutboundMessage{CorrelationID: o.CorrelationID, Partner: p.ID, Channel: p.OutboundChannel(),
 		DocType: set, Filename: fileName(p.ID, set, o.PONumber, key, c.Interchange), ContentType: "application/edi-x12",
-		Meta: meta, Payload: payload}, append([]string{o.PONumber, o.ID, c.Interchange}, refs...)...)
+		Meta: meta, Payload: payload}, allRefs...)
 	if err != nil {
 		return "", c, err
 	}
@@ -349,11 +361,14 @@ func (f *Flow) emitSet(ctx context.Context, tx *store.Tx, p *partner.Profile, m 
 
 func fileName(partnerID, set, po, key, isa string) string {
 	clean := strings.NewReplacer("/", "-", "\\", "-", " ", "_").Replace(key)
+	if po == "" {
+		return fmt.Sprintf("%s-%s-%s-%s.x12", partnerID, set, clean, isa)
+	}
 	return fmt.Sprintf("%s-%s-%s-%s-%s.x12", partnerID, set, po, clean, isa)
 }
 
 // flowSets are the sets whose mappings New resolves; profiles may list others already.
-var flowSets = map[string]bool{"850": true, "855": true, "856": true, "810": true}
+var flowSets = map[string]bool{"850": true, "855": true, "856": true, "810": true, "846": true}
 
 // closeException resolves the open dead letter of a document that was held or rejected, now that
 // it is sent (or held for another reason). A dead letter an operator resolved already is left alone.
