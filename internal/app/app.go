@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err := mountEDI(ctx, a); err != nil {
 		return nil, err
 	}
+	mountEDIFulfilment(a)
 	if a.Partners != nil {
 		tc := cfg.Transport
 		if tc.SFTP.Root == "" {
