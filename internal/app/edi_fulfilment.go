@@ -15,7 +15,8 @@ import (
 
 // mountEDIFulfilment adds what runs beside the EDI flow mountEDI installs (856, 810 and inbound
 // acknowledgements need nothing more): the 846 inventory advice job with one periodic schedule per
-// partner that sends 846s, and the gauge of overdue acknowledgements. It does nothing without
+// partner that sends 846s, the job writing overdue acknowledgements into the trace (every 5
+// minutes), and the gauge of overdue acknowledgements. It does nothing without
 // partner profiles; a schedule that cannot be read is logged and that partner gets no 846.
 func mountEDIFulfilment(a *App) {
 	if a.Partners == nil {
@@ -31,6 +32,8 @@ func mountEDIFulfilment(a *App) {
 		return
 	}
 	river.AddWorker(a.Workers, flow.InventoryWorker())
+	river.AddWorker(a.Workers, flow.OverdueWorker())
+	a.Queue.AddPeriodic(5*time.Minute, func() river.JobArgs { return edi.FlagOverdueAcks{} }, false)
 	schedules, err := flow.InventorySchedules()
 	if err != nil {
 		log.Error("846 schedules", "error", err)

@@ -57,10 +57,11 @@ func (o *outbox) byDoc(doc string) []waybill.OutboundMessage {
 }
 
 type bundle struct {
-	app *app.App
-	erp *memerp.ERP
-	db  *store.DB
-	out *outbox
+	app  *app.App
+	flow *edi.Flow
+	erp  *memerp.ERP
+	db   *store.DB
+	out  *outbox
 }
 
 func backends() []string {
@@ -121,7 +122,7 @@ func setupWith(t testing.TB, backend string, erp waybill.ERP) *bundle {
 		defer cancel()
 		a.Stop(ctx)
 	})
-	return &bundle{app: a, db: a.Storage.DB, out: out}
+	return &bundle{app: a, flow: flow, db: a.Storage.DB, out: out}
 }
 
 type testWriter struct{ t testing.TB }

@@ -282,6 +282,15 @@ func TestShipNoticeAcks(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, none, "within the 4h SLA nothing is overdue")
 		require.Equal(t, []string{"856"}, overdue(), "past 4h the 856 is overdue (the 855's SLA is 24h)")
+		n, err := b.flow.FlagOverdueAcks(ctx, fixedNow.Add(5*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		n, err = b.flow.FlagOverdueAcks(ctx, fixedNow.Add(6*time.Hour))
+		require.NoError(t, err)
+		require.Zero(t, n, "flagged once")
+		trail, err := b.db.AuditTrail(ctx, asn.CorrelationID)
+		require.NoError(t, err)
+		require.Contains(t, auditKinds(trail), "edi.ack_overdue", "the overdue ack shows in the order's trace")
 
 		// The partner rejects it: an exception with the AK3/AK4 detail, no longer overdue.
 		b.receive(t, "acme", ack997("000000201", asn.Meta["gs06"], asn.Meta["st02"]+":R"))
@@ -306,13 +315,9 @@ func TestShipNoticeAcks(t *testing.T) {
 		// An accepting 997 (no AK2 detail) clears the new one.
 		b.receive(t, "acme", ack997("000000202", again.Meta["gs06"]))
 		b.eventually(t, 10*time.Second, func() bool { return len(overdue()) == 0 && b.syncsDone(t) })
-		trail, err := b.db.AuditTrail(ctx, again.CorrelationID)
+		trail, err = b.db.AuditTrail(ctx, again.CorrelationID)
 		require.NoError(t, err)
-		var kinds []string
-		for _, r := range trail {
-			kinds = append(kinds, r.Kind)
-		}
-		require.Contains(t, kinds, "edi.ack_received")
+		require.Contains(t, auditKinds(trail), "edi.ack_received")
 	})
 }
 
@@ -397,4 +402,12 @@ func TestInvoiceGateTotals(t *testing.T) {
 	require.Contains(t, dead[0].Message, "lines and charges add up to 137.40, untaxed total says 137.41")
 	require.Len(t, b.out.byDoc("856"), 1)
 	require.Empty(t, b.out.byDoc("810"))
+}
+
+func auditKinds(trail []store.AuditRecord) []string {
+	var kinds []string
+	for _, r := range trail {
+		kinds = append(kinds, r.Kind)
+	}
+	return kinds
 }

@@ -181,3 +181,40 @@ func (tx *Tx) EDIFulfilmentByMessage(ctx context.Context, messageID string) (*ED
 	f.UpdatedAt = fromMicros(at)
 	return &f, nil
 }
+
+// FlagOverdueEDIOutbound returns the outbound sets whose acknowledgement is overdue at now and
+// that were not flagged before, at most limit (100 when 0), and marks them flagged in tx, so each
+// overdue set is reported once.
+func (tx *Tx) FlagOverdueEDIOutbound(ctx context.Context, now time.Time, limit int) ([]*EDIOutbound, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := tx.ex.Query(ctx, `SELECT o.message_id, o.partner, o.set_id, o.interchange, o.group_control, o.set_control, o.order_id,
+		o.queued_at, o.ack_due_at FROM edi_outbound o WHERE o.ack_status = '' AND o.ack_due_at > 0 AND o.ack_due_at < ?
+		AND NOT EXISTS (SELECT 1 FROM edi_ack_overdue f WHERE f.message_id = o.message_id) ORDER BY o.ack_due_at LIMIT ?`, micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("finding overdue acknowledgements: %w", err)
+	}
+	var out []*EDIOutbound
+	for rows.Next() {
+		var o EDIOutbound
+		var q, due int64
+		if err := rows.Scan(&o.MessageID, &o.Partner, &o.SetID, &o.Interchange, &o.Group, &o.SetControl, &o.OrderID, &q, &due); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		o.QueuedAt, o.AckDueAt = fromMicros(q), fromMicros(due)
+		out = append(out, &o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		if _, err := tx.ex.Exec(ctx, `INSERT INTO edi_ack_overdue (message_id, flagged_at) VALUES (?, ?) ON CONFLICT (message_id) DO NOTHING`,
+			o.MessageID, micros(now)); err != nil {
+			return nil, fmt.Errorf("flagging %s overdue: %w", o.MessageID, err)
+		}
+	}
+	return out, nil
+}

@@ -36,7 +36,14 @@ CREATE TABLE edi_fulfilment (
 );
 CREATE INDEX edi_fulfilment_order ON edi_fulfilment (order_id);
 
+-- Outbound sets already flagged as overdue (audited once, into the document's trace).
+CREATE TABLE edi_ack_overdue (
+    message_id TEXT PRIMARY KEY,
+    flagged_at BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE edi_ack_overdue;
 DROP TABLE edi_fulfilment;
 DROP TABLE edi_sscc;
 DROP TABLE edi_sscc_serials;

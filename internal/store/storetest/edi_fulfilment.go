@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,6 +21,35 @@ func ExerciseEDIFulfilment(t *testing.T, open Opener) {
 	t.Run("SSCCUsedOnce", func(t *testing.T) { t.Parallel(); testSSCCUsedOnce(t, open(t)) })
 	t.Run("EDIFulfilmentRecords", func(t *testing.T) { t.Parallel(); testEDIFulfilment(t, open(t)) })
 	t.Run("EDIOutboundSets", func(t *testing.T) { t.Parallel(); testEDIOutboundSets(t, open(t)) })
+	t.Run("FlagOverdueOnce", func(t *testing.T) { t.Parallel(); testFlagOverdue(t, open(t)) })
+}
+
+// An overdue set is flagged once; an acknowledged or not yet due one never.
+func testFlagOverdue(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	base := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		for i, due := range []time.Duration{time.Hour, 2 * time.Hour, 10 * time.Hour} {
+			st := fmt.Sprintf("000%d", i+1)
+			require.NoError(t, tx.InsertEDIOutbound(ctx, &store.EDIOutbound{MessageID: "out_" + st, Partner: "acme", SetID: "856",
+				Interchange: "000000001", Group: "1", SetControl: st, QueuedAt: base, AckDueAt: base.Add(due)}))
+		}
+		_, err := tx.AckEDIOutbound(ctx, "acme", "1", "0002", "A", "in_1")
+		return err
+	}))
+	flag := func(at time.Time) (ids []string) {
+		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+			list, err := tx.FlagOverdueEDIOutbound(ctx, at, 0)
+			for _, o := range list {
+				ids = append(ids, o.MessageID)
+			}
+			return err
+		}))
+		return ids
+	}
+	require.Equal(t, []string{"out_0001"}, flag(base.Add(3*time.Hour)))
+	require.Empty(t, flag(base.Add(4*time.Hour)))
+	require.Equal(t, []string{"out_0003"}, flag(base.Add(11*time.Hour)))
 }
 
 // Serials taken concurrently are unique and consecutive per prefix; prefixes do not share them.
