@@ -52,6 +52,7 @@ func setupShipping(t *testing.T, backend string) (*bundle, *shippingERP) {
 	m.AddCustomer("GLOBEX", "Globex Stores")
 	m.AddProduct("SKU-1", "00012345678905", waybill.MustDecimal("12.50"))
 	m.AddProduct("SKU-2", "", waybill.MustDecimal("3.10"))
+	m.AddProduct("SKU-3", "00012345678912", waybill.MustDecimal("5.00"))
 	erp := &shippingERP{ERP: m}
 	b := setupWith(t, backend, erp)
 	b.erp = m
@@ -410,4 +411,28 @@ func auditKinds(trail []store.AuditRecord) []string {
 		kinds = append(kinds, r.Kind)
 	}
 	return kinds
+}
+
+// Globex (005010, its own delimiters) packs 4 units a carton and 2 cartons a pallet: one delivery
+// of 6 + 2 units makes 3 cartons on 2 pallets, HL S/O/T/P/I.
+func TestShipNoticePalletsGlobex(t *testing.T) {
+	t.Parallel()
+	b, erp := setupShipping(t, "sqlite")
+	b.receive(t, "globex", read(t, "globex_850.x12"))
+	b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("855")) == 1 })
+	o := b.order(t, "G-5001").Order
+	erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+		st.DeliveryStatus, st.Lines = "full", erpLines(o, "6", "2")
+		st.Deliveries = []waybill.Delivery{{Ref: waybill.ERPRef{Model: "stock.picking", ID: 40, Name: "WH/OUT/00040"}, State: "done",
+			Carrier: "DHL", TrackingRef: "JD0002", DoneAt: shipDay1, Moves: []waybill.DeliveryMove{move(o, 0, "6", "6"), move(o, 1, "2", "2")}}}
+		return st
+	})
+	b.sync(t, o)
+	b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("856")) == 1 })
+	asn := b.out.byDoc("856")[0].Payload
+	requireValidX12(t, asn)
+	require.Equal(t, 2, strings.Count(string(asn), "|T~"), "two pallets")
+	require.Equal(t, 3, strings.Count(string(asn), "|P~"), "three cartons")
+	require.Contains(t, string(asn), "TD5||2|DHLC~")
+	golden(t, "globex_856_pallets.golden", asn)
 }
