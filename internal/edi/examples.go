@@ -106,7 +106,7 @@ func (m *Mapping) TranslateAll(payload []byte) ([]byte, error) {
 		if len(errs) > 0 {
 			return nil, errs[0]
 		}
-		if _, err := DecodeOrder(tree); err != nil {
+		if err := decodeInbound(m.Set, tree); err != nil {
 			return nil, err
 		}
 		docs = append(docs, tree)

@@ -173,8 +173,15 @@ func (f *Flow) process(ctx context.Context, msg *store.Message, hp waybill.Partn
 			}
 		}
 	}
+	changes, err := f.prepareChanges(ctx, p, ics)
+	if err != nil {
+		return err
+	}
 	done, err := f.h.ProcessTx(ctx, msg.ID, func(tx *store.Tx, msg *store.Message) error {
 		if err := f.recordAcks(ctx, tx, msg, p, ics); err != nil {
+			return err
+		}
+		if err := f.recordChanges(ctx, tx, msg, p, changes); err != nil {
 			return err
 		}
 		return f.record(ctx, tx, msg, p, hp, work)

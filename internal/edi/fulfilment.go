@@ -368,7 +368,7 @@ func fileName(partnerID, set, po, key, isa string) string {
 }
 
 // flowSets are the sets whose mappings New resolves; profiles may list others already.
-var flowSets = map[string]bool{"850": true, "855": true, "856": true, "810": true, "846": true}
+var flowSets = map[string]bool{"850": true, "855": true, "856": true, "810": true, "846": true, "860": true, "865": true}
 
 // closeException resolves the open dead letter of a document that was held or rejected, now that
 // it is sent (or held for another reason). A dead letter an operator resolved already is left alone.

@@ -22,8 +22,9 @@ import (
 // returns (deliveries, invoices) for the order, as the warehouse and accounting move it on.
 type shippingERP struct {
 	*memerp.ERP
-	mu     sync.Mutex
-	script func(st waybill.OrderStatus) waybill.OrderStatus
+	mu      sync.Mutex
+	script  func(st waybill.OrderStatus) waybill.OrderStatus
+	changes []waybill.LineChange
 }
 
 func (e *shippingERP) OrderStatus(ctx context.Context, ref waybill.ERPRef) (waybill.OrderStatus, error) {
@@ -435,4 +436,90 @@ func TestShipNoticePalletsGlobex(t *testing.T) {
 	require.Equal(t, 3, strings.Count(string(asn), "|P~"), "three cartons")
 	require.Contains(t, string(asn), "TD5||2|DHLC~")
 	golden(t, "globex_856_pallets.golden", asn)
+}
+
+// ChangeOrder makes the scripted ERP an waybill.OrderChanger: it records the changes and returns
+// the lines as changed.
+func (e *shippingERP) ChangeOrder(_ context.Context, _ waybill.ERPRef, changes []waybill.LineChange) ([]waybill.ERPLine, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.changes = append(e.changes, changes...)
+	var out []waybill.ERPLine
+	for _, c := range changes {
+		q := c.Quantity
+		if c.Cancel {
+			q = waybill.Zero
+		}
+		l := waybill.ERPLine{Ref: c.ERPLine, LineNumber: c.LineNumber, Product: c.Product, Quantity: q}
+		if c.UnitPrice != nil {
+			l.UnitPrice = *c.UnitPrice
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+var _ waybill.OrderChanger = (*shippingERP)(nil)
+
+// po860 is Globex's 860 (005010) for G-5001: line 1 to 9 units, line 2 deleted.
+func po860(isa, seq string) []byte {
+	n := strings.TrimLeft(isa, "0")
+	return []byte(strings.Join([]string{
+		"ISA|00|          |00|          |01|081234567      |ZZ|WAYBILL        |261127|0800|^|00501|" + isa + "|0|P|>~",
+		"GS|PC|081234567|WAYBILL|20261127|0800|" + n + "|X|005010~",
+		"ST|860|0001~",
+		"BCH|04|SA|G-5001||" + seq + "|20261126~",
+		"POC|1|QI|9||EA|12.50||IN|G-77~",
+		"POC|2|DI|0||EA|||UP|00012345678912~",
+		"SE|5|0001~",
+		"GE|1|" + n + "~",
+		"IEA|1|" + isa + "~",
+	}, "\r\n") + "\r\n")
+}
+
+// An 860 while the order is accepted is applied through the ERP and answered with an 865 AT; once
+// the stock is allocated, the next 860 is refused with the reason (865 RJ).
+func TestPOChangeAppliedThenRefused(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		b, erp := setupShipping(t, backend)
+		b.receive(t, "globex", read(t, "globex_850.x12"))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("855")) == 1 })
+		o := b.order(t, "G-5001").Order
+		b.receive(t, "globex", po860("000000601", "1"))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("865")) == 1 })
+		ack := string(b.out.byDoc("865")[0].Payload)
+		require.Contains(t, ack, "BCA|04|AT|G-5001||1|20261126||||20261126~")
+		require.Contains(t, ack, "POC|1|QI|9||EA~\r\nACK|IA|9|EA~")
+		require.Contains(t, ack, "POC|2|DI|0||EA~\r\nACK|IA|0|EA~")
+		requireValidX12(t, b.out.byDoc("865")[0].Payload)
+		golden(t, "globex_865_applied.golden", b.out.byDoc("865")[0].Payload)
+		erp.mu.Lock()
+		require.Len(t, erp.changes, 2)
+		require.Equal(t, "9", erp.changes[0].Quantity.String())
+		require.True(t, erp.changes[1].Cancel)
+		erp.mu.Unlock()
+		rec := b.order(t, "G-5001")
+		require.Equal(t, "9", rec.Order.Lines[0].Qty.Accepted.String())
+		require.True(t, rec.Order.Lines[1].Qty.Accepted.IsZero())
+		require.Equal(t, "2", rec.Order.Lines[1].Qty.Cancelled.String())
+
+		// The ERP reserves the stock; the next change is refused.
+		erp.set(func(st waybill.OrderStatus) waybill.OrderStatus {
+			st.Lines = erpLines(o, "0", "0")
+			st.Deliveries = []waybill.Delivery{backorder(o, "assigned")}
+			return st
+		})
+		b.sync(t, o)
+		b.eventually(t, 10*time.Second, func() bool { return b.state(t, "G-5001") == waybill.OrderAllocated })
+		b.receive(t, "globex", po860("000000602", "2"))
+		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("865")) == 2 })
+		refused := string(b.out.byDoc("865")[1].Payload)
+		require.Contains(t, refused, "BCA|04|RJ|G-5001||2|")
+		require.Contains(t, refused, "MSG|order G-5001 is allocated; the stock is reserved, so changes are refused~")
+		require.Contains(t, refused, "ACK|IR|9|EA~")
+		erp.mu.Lock()
+		require.Len(t, erp.changes, 2, "nothing more reached the ERP")
+		erp.mu.Unlock()
+	})
 }
