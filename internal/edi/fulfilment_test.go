@@ -523,3 +523,19 @@ func TestPOChangeAppliedThenRefused(t *testing.T) {
 		erp.mu.Unlock()
 	})
 }
+
+// Globex's 846 lists every cross-referenced item with the ERP's free-to-promise quantity, on the
+// schedule of its profile.
+func TestInventoryAdviceGlobex(t *testing.T) {
+	t.Parallel()
+	b, _ := setupShipping(t, "sqlite")
+	sched, err := b.flow.InventorySchedules()
+	require.NoError(t, err)
+	require.Equal(t, map[string]time.Duration{"globex": 6 * time.Hour}, sched)
+	require.NoError(t, b.flow.AdviseInventory(context.Background(), "globex"))
+	b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("846")) == 1 })
+	adv := b.out.byDoc("846")[0].Payload
+	requireValidX12(t, adv)
+	require.Contains(t, string(adv), "LIN||IN|G-77|VP|SKU-1|UP|00012345678905~")
+	golden(t, "globex_846.golden", adv)
+}
