@@ -1,7 +1,9 @@
 package edi
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/partner"
+	"github.com/waybill-hub/waybill/x12"
 )
 
 func TestBuildShipNoticePacking(t *testing.T) {
@@ -58,4 +61,55 @@ func TestBuildShipNoticePacking(t *testing.T) {
 	_, err := BuildShipNotice(o, nil, waybill.Delivery{Moves: []waybill.DeliveryMove{{Product: waybill.ERPRef{ID: 9}, Done: waybill.MustDecimal("1")}}},
 		partner.Packing{}, time.Now(), func() (string, error) { return "", fmt.Errorf("unused") })
 	require.ErrorIs(t, err, errNotOnOrder)
+}
+
+// BenchmarkShipNotice packs and renders one 856 of a 50-line delivery of 48 units a line in
+// cartons of 12 on pallets of 20 (200 cartons, 10 pallets, 412 HL levels), without the store.
+func BenchmarkShipNotice(b *testing.B) {
+	lib := NewLibrary(os.DirFS("../../mappings"))
+	m, err := lib.Base("004010", "856", "v1")
+	require.NoError(b, err)
+	o := &waybill.Order{ID: "ord_1", PONumber: "PO-1"}
+	d := waybill.Delivery{Ref: waybill.ERPRef{Name: "WH/OUT/1"}, State: "done", Carrier: "UPS", TrackingRef: "1Z", DoneAt: time.Now()}
+	for i := 1; i <= 50; i++ {
+		o.Lines = append(o.Lines, waybill.Line{Number: fmt.Sprint(i), BuyerItem: fmt.Sprintf("B-%d", i), Quantity: waybill.MustDecimal("48"),
+			UOM: "EA", Product: waybill.ERPRef{ID: int64(i)}, ERPLine: waybill.ERPRef{ID: int64(100 + i)}})
+		d.Moves = append(d.Moves, waybill.DeliveryMove{Product: waybill.ERPRef{ID: int64(i)}, SaleLine: waybill.ERPRef{ID: int64(100 + i)},
+			Done: waybill.MustDecimal("48")})
+	}
+	pack := partner.Packing{UnitsPerCarton: 12, CartonsPerPallet: 20}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := int64(0)
+		sn, err := BuildShipNotice(o, nil, d, pack, time.Now(), func() (string, error) { n++; return SSCC("0614141", n) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		tree, err := ToTree(sn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var buf bytes.Buffer
+		w := x12.NewWriter(&buf, x12.DefaultDelimiters)
+		if err := w.BeginInterchange(&x12.Interchange{SenderQualifier: "ZZ", SenderID: "US", ReceiverQualifier: "ZZ", ReceiverID: "THEM",
+			Date: "261126", Time: "1200", Version: "00401", ControlNumber: "000000001", AckRequested: "0", Usage: "P"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.BeginGroup(&x12.Group{FunctionalID: "SH", SenderID: "US", ReceiverID: "THEM", Date: "20261126", Time: "1200",
+			ControlNumber: "1", Version: "004010"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.BeginSet("856", "0001", ""); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Render(tree, w); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.EndSet(); err != nil {
+			b.Fatal(err)
+		}
+		if sn.HLCount != 412 {
+			b.Fatalf("HL count %d", sn.HLCount)
+		}
+	}
 }
