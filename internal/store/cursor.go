@@ -4,40 +4,33 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
+
+	"github.com/waybill-hub/waybill/x12"
 )
 
 // NextControlNumber returns the next control number for a sender/receiver pair at an envelope
-// level ("ISA", "GS", "ST"), starting at 1. Numbers are never reused, also under concurrent
-// senders and across replicas: the increment happens in the database row.
+// level ("ISA", "GS", "ST"), starting at 1, in a transaction of its own. Numbers are never
+// reused, also under concurrent senders and across replicas: the increment happens in the
+// database row. Use Tx.NextControlNumber to take a number with the document that carries it.
 func (db *DB) NextControlNumber(ctx context.Context, sender, receiver, level string) (int64, error) {
 	var v int64
 	err := db.InTx(ctx, func(tx *Tx) error {
-		n, err := tx.ex.Exec(ctx, `UPDATE control_numbers SET value = value + 1 WHERE sender = ? AND receiver = ? AND level = ?`, sender, receiver, level)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			_, err := tx.ex.Exec(ctx, `INSERT INTO control_numbers (sender, receiver, level, value) VALUES (?, ?, ?, 1)`, sender, receiver, level)
-			if err != nil {
-				if db.b.IsUniqueViolation(err) {
-					return errRetryControl
-				}
-				return err
-			}
-		}
-		return tx.ex.QueryRow(ctx, `SELECT value FROM control_numbers WHERE sender = ? AND receiver = ? AND level = ?`, sender, receiver, level).Scan(&v)
+		var err error
+		v, err = tx.NextControlNumber(ctx, sender, receiver, level)
+		return err
 	})
-	if errors.Is(err, errRetryControl) {
-		return db.NextControlNumber(ctx, sender, receiver, level)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("next %s control number for %s→%s: %w", level, sender, receiver, err)
-	}
-	return v, nil
+	return v, err
 }
 
-var errRetryControl = errors.New("control number row created concurrently")
+// ControlNumbers is the store as the x12 package's control number source.
+type ControlNumbers struct{ DB *DB }
+
+var _ x12.ControlNumbers = ControlNumbers{}
+
+// Next implements x12.ControlNumbers.
+func (c ControlNumbers) Next(ctx context.Context, sender, receiver string, level x12.ControlLevel) (int64, error) {
+	return c.DB.NextControlNumber(ctx, sender, receiver, string(level))
+}
 
 // Cursor returns a named cursor's value ("" when never set).
 func (db *DB) Cursor(ctx context.Context, name string) (string, error) {
