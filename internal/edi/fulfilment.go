@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/hub"
@@ -27,7 +30,7 @@ const (
 // for every posted invoice that has none yet, in the sync transaction. A document that fails its
 // gate is held (edi_fulfilment state held, audit edi.856_held / edi.810_held, and a dead letter
 // whose replay runs the sync again once the cause is fixed); the sync itself commits.
-func (f *Flow) onSync(ctx context.Context, tx *store.Tx, _ jobs.Queue, o *waybill.Order, st waybill.OrderStatus, _ waybill.OrderState) error {
+func (f *Flow) onSync(ctx context.Context, tx *store.Tx, q jobs.Queue, o *waybill.Order, st waybill.OrderStatus, _ waybill.OrderState) error {
 	rec, err := tx.EDIOrder(ctx, o.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -60,7 +63,7 @@ func (f *Flow) onSync(ctx context.Context, tx *store.Tx, _ jobs.Queue, o *waybil
 			if inv.State != "posted" {
 				continue
 			}
-			if err := f.invoice(ctx, tx, p, m, o, d.Original, deliveries, inv); err != nil {
+			if err := f.invoice(ctx, tx, q, p, m, o, d.Original, deliveries, inv); err != nil {
 				return err
 			}
 		}
@@ -225,8 +228,8 @@ func (f *Flow) asnGate(ctx context.Context, tx *store.Tx, o *waybill.Order, st w
 	return problems, nil
 }
 
-func (f *Flow) invoice(ctx context.Context, tx *store.Tx, p *partner.Profile, m *Mapping, o *waybill.Order, original []waybill.Line,
-	deliveries []waybill.Delivery, inv waybill.ERPInvoice) error {
+func (f *Flow) invoice(ctx context.Context, tx *store.Tx, q jobs.Queue, p *partner.Profile, m *Mapping, o *waybill.Order,
+	original []waybill.Line, deliveries []waybill.Delivery, inv waybill.ERPInvoice) error {
 	todo, cur, err := pending(ctx, tx, p, "810", inv.Number)
 	if err != nil || !todo {
 		return err
@@ -241,11 +244,21 @@ func (f *Flow) invoice(ctx context.Context, tx *store.Tx, p *partner.Profile, m 
 		if _, ok := p.Doc("856", partner.Outbound); !ok {
 			continue
 		}
-		if todo, _, err := pending(ctx, tx, p, "856", dl.Ref.Name); err != nil {
+		todo, asn, err := pending(ctx, tx, p, "856", dl.Ref.Name)
+		if err != nil {
 			return err
-		} else if todo {
+		}
+		if todo {
 			return f.hold(ctx, tx, p, o, "810", inv.Number, cur, ReasonInvoiceGate,
 				fmt.Sprintf("the 856 for delivery %s has not been sent; the 810 follows it", dl.Ref.Name))
+		}
+		// Queued is not sent: an 856 queued in this very transaction, or waiting for its
+		// transport, goes out first; the 810 waits for a later sync.
+		if wait, err := f.waitForSend(ctx, tx, asn.MessageID); err != nil {
+			return err
+		} else if wait > 0 {
+			return q.InsertTx(ctx, tx, hub.SyncOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: o.Partner},
+				&river.InsertOpts{ScheduledAt: f.now().Add(wait)})
 		}
 	}
 	doc := BuildInvoice(o, original, inv, shipDate)
@@ -381,4 +394,19 @@ func closeException(ctx context.Context, tx *store.Tx, cur *store.EDIFulfilment)
 		return nil
 	}
 	return err
+}
+
+// waitForSend returns how long to wait before looking again when the outbound message id is not
+// yet sent (0 when it is): its age, between 1 second and 10 minutes, so the wait grows with a
+// transport outage.
+func (f *Flow) waitForSend(ctx context.Context, tx *store.Tx, id string) (time.Duration, error) {
+	m, err := tx.Message(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("reading the 856 %s: %w", id, err)
+	}
+	if m.State != store.MessageQueued && m.State != store.MessageReplayed {
+		return 0, nil
+	}
+	age := f.now().Sub(m.ReceivedAt)
+	return min(max(age, time.Second), 10*time.Minute), nil
 }
