@@ -372,6 +372,7 @@ func TestASNGateHoldsThenReplays(t *testing.T) {
 		b.eventually(t, 10*time.Second, func() bool { return len(b.out.byDoc("810")) == 1 })
 		require.Len(t, b.out.byDoc("856"), 1)
 		require.Contains(t, string(b.out.byDoc("856")[0].Payload), "SN1*1*10*EA**10*EA~")
+		require.Equal(t, []string{"856", "810"}, b.out.sequence("856", "810"), "the 856 and the 810 of one sync go out in that order")
 		open, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{})
 		require.NoError(t, err)
 		require.Empty(t, open, "the 810's exception closes once it is sent")
@@ -538,4 +539,19 @@ func TestInventoryAdviceGlobex(t *testing.T) {
 	requireValidX12(t, adv)
 	require.Contains(t, string(adv), "LIN||IN|G-77|VP|SKU-1|UP|00012345678905~")
 	golden(t, "globex_846.golden", adv)
+}
+
+// sequence returns the doc types of the sent messages among docs, in sending order.
+func (o *outbox) sequence(docs ...string) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for _, m := range o.msgs {
+		for _, d := range docs {
+			if m.DocType == d {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
