@@ -1,6 +1,11 @@
 package odoo
 
 import (
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"errors"
 	"fmt"
@@ -147,7 +152,18 @@ var readMethods = map[string]bool{
 // and find-before-create makes the pipeline's retry safe. While the breaker is open Call fails
 // at once with an EUNAVAILABLE *Error wrapping ErrBreakerOpen whose RetryAfter is the remaining
 // cool-down. The XML-RPC "cannot marshal None" fault is a success returning nil.
-func (c *Client) Call(ctx context.Context, model, method string, args []any, kwargs map[string]any) (any, error) {
+func (c *Client) Call(ctx context.Context, model, method string, args []any, kwargs map[string]any) (_ any, err error) {
+	// One span per logical call (retries included), in the trace of the job that makes it.
+	ctx, span := tracer.Start(ctx, "odoo "+model+"."+method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("odoo.model", model), attribute.String("odoo.method", method),
+			attribute.String("odoo.protocol", string(c.Protocol()))))
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
 	for attempt := 0; ; attempt++ {
 		v, err := c.once(ctx, model, method, args, kwargs)
 		if err == nil {
@@ -297,3 +313,6 @@ func webVersion(ctx context.Context, p httpPoster, base string) (any, error) {
 	err = decodeJSON(env.Result, &v)
 	return v, err
 }
+
+// tracer names the connector's spans; it is a no-op until the process installs a tracer provider.
+var tracer = otel.Tracer("github.com/waybill-hub/waybill/internal/odoo")
