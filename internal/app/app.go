@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a := &App{Config: cfg, Log: log, Storage: st, Hub: h, Queue: q, Metrics: m, ERP: erp, Workers: workers, mux: http.NewServeMux()}
 	a.routes()
 	a.mountChangeCapture()
+	h.SetPayloadLoader(a.Archiver())
 	mountPortal(a)
 	mountOperations(a)
 	if err := mountEDI(ctx, a); err != nil {

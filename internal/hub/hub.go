@@ -5,6 +5,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -81,6 +82,7 @@ type Hub struct {
 	accepted []AcceptedHook
 	senders  map[waybill.Channel]waybill.Sender
 	synced   []SyncHook
+	loader   PayloadLoader
 }
 
 var _ waybill.Intake = (*Hub)(nil)
@@ -162,4 +164,40 @@ func (h *Hub) partner(id string) (waybill.Partner, error) {
 		p.ID = id
 	}
 	return p, nil
+}
+
+// PayloadLoader reads back a payload the retention job archived (the stored row keeps the
+// metadata and a NULL payload). An error wrapping store.ErrNotFound means it was never archived.
+type PayloadLoader interface {
+	LoadPayload(ctx context.Context, m *store.Message) ([]byte, error)
+}
+
+// SetPayloadLoader lets replays of archived messages read their payload back from the archive.
+func (h *Hub) SetPayloadLoader(l PayloadLoader) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.loader = l
+}
+
+// payload returns m's payload, from the archive when the store has purged it.
+func (h *Hub) payload(ctx context.Context, m *store.Message) error {
+	if m.Payload != nil || m.Size == 0 {
+		return nil
+	}
+	h.mu.RLock()
+	l := h.loader
+	h.mu.RUnlock()
+	if l == nil {
+		return &waybill.Error{Code: waybill.ENOTFOUND, Reason: "payload_archived",
+			Message: fmt.Sprintf("the payload of %s was archived and no archive is configured", m.ID)}
+	}
+	b, err := l.LoadPayload(ctx, m)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &waybill.Error{Code: waybill.ENOTFOUND, Reason: "payload_missing", Message: fmt.Sprintf("the payload of %s is neither stored nor archived", m.ID), Err: err}
+	case err != nil:
+		return waybill.Unavailable(err, "reading the archived payload of %s", m.ID)
+	}
+	m.Payload = b
+	return nil
 }

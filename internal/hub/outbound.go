@@ -87,6 +87,9 @@ func (h *Hub) deliver(ctx context.Context, a DeliverMessage) error {
 	if m.State != store.MessageQueued && m.State != store.MessageReplayed {
 		return nil
 	}
+	if err := h.payload(ctx, m); err != nil {
+		return err
+	}
 	h.mu.RLock()
 	s := h.senders[m.Channel]
 	h.mu.RUnlock()

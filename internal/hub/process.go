@@ -34,6 +34,9 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 	if msg.State != store.MessageReceived && msg.State != store.MessageReplayed {
 		return nil
 	}
+	if err := h.payload(ctx, msg); err != nil {
+		return err
+	}
 	p, err := h.partner(msg.Partner)
 	if err != nil {
 		return err
