@@ -139,3 +139,33 @@ func odooCents(v any) int64 {
 	d := waybill.MustDecimal(fmt.Sprint(v))
 	return d.Round(2).MulInt(100).IntPart()
 }
+
+// TestPOChangeOdooSim applies an 860 through the Odoo connector: the sale order's lines change in
+// Odoo (quantity of line 1, line 2 cancelled to 0) and the partner gets an 865 accepting them.
+func TestPOChangeOdooSim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, _ := odooERP(t)
+	create := func(model string, vals map[string]any) int64 {
+		ids, err := c.Create(ctx, model, []map[string]any{vals}, nil)
+		require.NoError(t, err)
+		return ids[0]
+	}
+	globex := create("res.partner", map[string]any{"name": "Globex Stores", "ref": "GLOBEX", "is_company": true})
+	create("res.partner", map[string]any{"name": "Globex Store 12", "ref": "GLOBEX-STORE-12", "parent_id": globex, "type": "delivery"})
+	create("product.product", map[string]any{"name": "Sprocket", "default_code": "SKU-3", "barcode": "00012345678912", "list_price": 5.0,
+		"type": "consu", "is_storable": true})
+	b := setupWith(t, "sqlite", c)
+	b.receive(t, "globex", read(t, "globex_850.x12"))
+	b.eventually(t, 20*time.Second, func() bool { return len(b.out.byDoc("855")) == 1 })
+	so := b.order(t, "G-5001").Order.ERP
+	b.receive(t, "globex", po860("000000601", "1"))
+	b.eventually(t, 20*time.Second, func() bool { return len(b.out.byDoc("865")) == 1 })
+	ack := string(b.out.byDoc("865")[0].Payload)
+	require.Contains(t, ack, "BCA|04|AT|G-5001||1|", ack)
+	lines, err := c.SearchRead(ctx, "sale.order.line", []any{[]any{"order_id", "=", so.ID}}, []string{"product_uom_qty"}, map[string]any{"order": "sequence, id"})
+	require.NoError(t, err)
+	require.Len(t, lines, 2)
+	require.Equal(t, 9.0, odooFloat(lines[0]["product_uom_qty"]), "Odoo holds the changed quantity")
+	require.Equal(t, 0.0, odooFloat(lines[1]["product_uom_qty"]), "the deleted line is at 0 in Odoo")
+}
