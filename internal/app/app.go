@@ -21,6 +21,7 @@ import (
 
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/config"
+	"github.com/waybill-hub/waybill/internal/dashboard"
 	"github.com/waybill-hub/waybill/internal/hub"
 	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/memerp"
@@ -120,11 +121,12 @@ type App struct {
 	// Channels are the partner transports built from the profiles (nil without profiles).
 	Channels *transport.Channels
 
-	mux      *http.ServeMux
-	server   *http.Server
-	listener net.Listener
-	stopBG   context.CancelFunc
-	bg       sync.WaitGroup
+	dashboard *dashboard.Server
+	mux       *http.ServeMux
+	server    *http.Server
+	listener  net.Listener
+	stopBG    context.CancelFunc
+	bg        sync.WaitGroup
 }
 
 // Options are the parts a caller may supply instead of building them from config.
@@ -234,6 +236,13 @@ func (a *App) Start(ctx context.Context) error {
 		defer a.bg.Done()
 		a.RunRetention(bg)
 	}()
+	if a.dashboard != nil {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.dashboard.Warm(bg)
+		}()
+	}
 	if a.Channels != nil {
 		if err := a.Channels.Start(ctx); err != nil {
 			return fmt.Errorf("starting partner transports: %w", err)

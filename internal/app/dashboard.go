@@ -32,6 +32,7 @@ func mountOperations(a *App) {
 		a.Log.Error("dashboard disabled", "error", err)
 		return
 	}
+	a.dashboard = srv
 	hm := telemetry.NewHTTPMetrics(a.Metrics.Registry)
 	srv.Mount(a.mux, func(h http.Handler) http.Handler { return hm.Wrap("dashboard", h) })
 	health := a.health()

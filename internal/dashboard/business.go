@@ -535,3 +535,24 @@ func (s *Server) sets(ctx context.Context, from, to time.Time) ([]store.SetCount
 		return out, err
 	}, func(from, to time.Time) ([]store.SetCount, error) { return s.cfg.DB.OutboundSets(ctx, from, to) })
 }
+
+// Warm keeps the aggregates of settled days cached until ctx ends: it computes the business page
+// for the last 90 days at once and again before the cache would expire, so that no person's view
+// pays for reading weeks of history.
+func (s *Server) Warm(ctx context.Context) {
+	const day = 24 * time.Hour
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		to := s.cfg.Now().UTC().Truncate(day).Add(day)
+		if _, err := s.BusinessHealth(ctx, to.Add(-90*day), to); err != nil && ctx.Err() == nil {
+			s.log.Warn("warming the business health cache", "error", err)
+		}
+		t.Reset(dayTTL * 4 / 5)
+	}
+}
