@@ -160,6 +160,9 @@ type ERPLine struct {
 	Delivered    Decimal   `json:"delivered"`
 	Invoiced     Decimal   `json:"invoiced"`
 	PromisedDate time.Time `json:"promised_date,omitzero"`
+	// Backordered is the part of the line the ERP could not reserve when it confirmed the order;
+	// it ships later, around PromisedDate.
+	Backordered Decimal `json:"backordered,omitzero"`
 }
 
 // OrderStatus is the ERP's view of a sale order.

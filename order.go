@@ -62,6 +62,7 @@ type Line struct {
 	PackSize      Decimal    `json:"pack_size,omitzero"`
 	RequestedShip time.Time  `json:"requested_ship,omitzero"`
 	RequestedDlv  time.Time  `json:"requested_delivery,omitzero"`
+	PromisedShip  time.Time  `json:"promised_ship,omitzero"` // when the ERP expects to ship a backordered part
 	Charges       []Charge   `json:"charges,omitempty"`
 	Qty           LineQty    `json:"qty,omitzero"`
 	Status        LineStatus `json:"status,omitempty"`

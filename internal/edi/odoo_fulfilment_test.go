@@ -159,6 +159,11 @@ func TestPOChangeOdooSim(t *testing.T) {
 	b.receive(t, "globex", read(t, "globex_850.x12"))
 	b.eventually(t, 20*time.Second, func() bool { return len(b.out.byDoc("855")) == 1 })
 	so := b.order(t, "G-5001").Order.ERP
+	// SKU-3 has no stock in Odoo: its line is acknowledged as backordered, with Odoo's date.
+	ack855 := string(b.out.byDoc("855")[0].Payload)
+	require.Contains(t, ack855, "BAK|00|AC|G-5001|", ack855)
+	require.Regexp(t, `ACK\|IB\|2\|EA\|068\|\d{8}~`, ack855)
+	require.Equal(t, "2", b.order(t, "G-5001").Order.Lines[1].Qty.Backordered.String())
 	b.receive(t, "globex", po860("000000601", "1"))
 	b.eventually(t, 20*time.Second, func() bool { return len(b.out.byDoc("865")) == 1 })
 	ack := string(b.out.byDoc("865")[0].Payload)

@@ -35,9 +35,20 @@ func odooERP(t *testing.T) (*odoo.Client, *odoosim.Server) {
 	}
 	acme := create("res.partner", map[string]any{"name": "Acme Retail", "ref": "ACME", "is_company": true})
 	create("res.partner", map[string]any{"name": "Acme DC Columbus", "ref": "ACME-DC-1234", "parent_id": acme, "type": "delivery"})
-	create("product.product", map[string]any{"name": "Widget", "default_code": "SKU-1", "barcode": "00012345678905", "list_price": 12.5,
+	p1 := create("product.product", map[string]any{"name": "Widget", "default_code": "SKU-1", "barcode": "00012345678905", "list_price": 12.5,
 		"type": "consu", "is_storable": true})
-	create("product.product", map[string]any{"name": "Gadget", "default_code": "SKU-2", "list_price": 3.1, "type": "consu", "is_storable": true})
+	p2 := create("product.product", map[string]any{"name": "Gadget", "default_code": "SKU-2", "list_price": 3.1, "type": "consu", "is_storable": true})
+	// Stock on hand, so that confirmation reserves it (without it Odoo backorders the lines).
+	wh, err := c.SearchRead(ctx, "stock.warehouse", nil, []string{"lot_stock_id"}, map[string]any{"limit": 1})
+	require.NoError(t, err)
+	loc := wh[0]["lot_stock_id"].([]any)[0]
+	inv := map[string]any{"inventory_mode": true}
+	for _, p := range []int64{p1, p2} {
+		ids, err := c.Create(ctx, "stock.quant", []map[string]any{{"product_id": p, "location_id": loc, "inventory_quantity": 1000}}, inv)
+		require.NoError(t, err)
+		_, err = c.Call(ctx, "stock.quant", "action_apply_inventory", []any{[]any{ids[0]}}, map[string]any{"context": inv})
+		require.NoError(t, err)
+	}
 	return c, sim
 }
 

@@ -62,6 +62,9 @@ func BuildAck(o *waybill.Order, original []waybill.Line, rejected []RejectedLine
 			if !acc.RequestedShip.IsZero() && l.Status == waybill.LineDateChanged {
 				l.AckDate = acc.RequestedShip
 			}
+			if l.Status == waybill.LineBackordered && !acc.PromisedShip.IsZero() {
+				l.AckDate = acc.PromisedShip
+			}
 		}
 		if l.Status != waybill.LineAccepted && a.AckType == "AD" {
 			a.AckType = "AC"

@@ -154,6 +154,10 @@ func (h *Hub) recordAccepted(ctx context.Context, a SubmitOrder, created waybill
 					l.Qty.Accepted = el.Quantity
 					l.Status = waybill.LineQtyChanged
 				}
+				if el.Backordered.Sign() > 0 {
+					l.Qty.Backordered = el.Backordered
+					l.Status, l.PromisedShip = waybill.LineBackordered, el.PromisedDate
+				}
 				l.UnitPrice, l.HasUnitPrice = el.UnitPrice, true
 			}
 		}

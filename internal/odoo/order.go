@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/waybill-hub/waybill"
 )
@@ -301,6 +302,9 @@ func (c *Client) ConfirmOrders(ctx context.Context, orders []waybill.ERPRef) ([]
 	for _, h := range heads {
 		byID[h.ID()] = h
 	}
+	if err := c.markBackorders(ctx, lines); err != nil {
+		return nil, err
+	}
 	for i, o := range orders {
 		if e := perr[o.ID]; e != nil {
 			out[i].Err = fmt.Errorf("confirming sale order %d: %w", o.ID, e)
@@ -357,4 +361,45 @@ func (c *Client) runWizard(ctx context.Context, act map[string]any, vals map[str
 	}
 	_, err = c.Method(ctx, model, method, ids, wctx)
 	return err
+}
+
+// markBackorders sets, on confirmed lines, the quantity Odoo could not reserve and the date its
+// delivery is scheduled for, from the lines' open stock moves (one search_read for the batch).
+// In 17.0 and later a move's quantity is what is reserved until it is picked.
+func (c *Client) markBackorders(ctx context.Context, lines map[int64][]waybill.ERPLine) error {
+	var ids []any
+	for _, ls := range lines {
+		for _, l := range ls {
+			ids = append(ids, l.Ref.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ms, err := c.searchRead(ctx, "stock.move", []any{[]any{"sale_line_id", "in", ids}, []any{"state", "not in", []any{"done", "cancel"}}},
+		[]string{"sale_line_id", "product_uom_qty", "quantity", "date"}, nil)
+	if err != nil {
+		return fmt.Errorf("reading the reservations of confirmed lines: %w", err)
+	}
+	short := map[int64]waybill.Decimal{}
+	when := map[int64]time.Time{}
+	for _, m := range ms {
+		line := m.M2O("sale_line_id", "sale.order.line").ID
+		if gap := m.Dec("product_uom_qty").Sub(m.Dec("quantity")); gap.Sign() > 0 {
+			short[line] = short[line].Add(gap)
+			when[line] = m.Time("date")
+		}
+	}
+	for id, ls := range lines {
+		for i := range ls {
+			if q, ok := short[ls[i].Ref.ID]; ok {
+				ls[i].Backordered = q
+				if !when[ls[i].Ref.ID].IsZero() {
+					ls[i].PromisedDate = when[ls[i].Ref.ID]
+				}
+			}
+		}
+		lines[id] = ls
+	}
+	return nil
 }
