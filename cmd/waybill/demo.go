@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -252,13 +254,15 @@ func runDemoTraffic(ctx context.Context, a *app.App, g *globals) error {
 // demoFulfil ships, invoices and posts every accepted demo order in Odoo, then polls Odoo's
 // changes and waits until the hub has seen them.
 func demoFulfil(ctx context.Context, a *app.App, od *demoOdoo, w io.Writer) error {
-	orders, err := a.Storage.DB.Orders(ctx, store.OrderFilter{State: waybill.OrderAccepted, Limit: 100})
-	if err != nil {
-		return err
-	}
 	var ids []int64
-	for _, o := range orders {
-		ids = append(ids, o.Order.ERP.ID)
+	for _, st := range []waybill.OrderState{waybill.OrderAccepted, waybill.OrderAllocated} {
+		orders, err := a.Storage.DB.Orders(ctx, store.OrderFilter{State: st, Limit: 100})
+		if err != nil {
+			return err
+		}
+		for _, o := range orders {
+			ids = append(ids, o.Order.ERP.ID)
+		}
 	}
 	fmt.Fprintf(w, "\nIn Odoo: %d sale orders delivered (tracking numbers set), invoiced and posted.\n", len(ids))
 	if err := od.fulfil(ctx, ids); err != nil {
@@ -273,7 +277,11 @@ func demoFulfil(ctx context.Context, a *app.App, od *demoOdoo, w io.Writer) erro
 		if err != nil {
 			return err
 		}
-		if counts[waybill.OrderInvoiced]+counts[waybill.OrderClosed] >= int64(len(ids)) || time.Now().After(deadline) {
+		out, err := a.Storage.DB.CountMessages(ctx)
+		if err != nil {
+			return err
+		}
+		if (counts[waybill.OrderInvoiced]+counts[waybill.OrderClosed] >= int64(len(ids)) && out["out/queued"] == 0) || time.Now().After(deadline) {
 			break
 		}
 		select {
@@ -298,5 +306,34 @@ func demoFulfil(ctx context.Context, a *app.App, od *demoOdoo, w io.Writer) erro
 		}
 		fmt.Fprintf(w, "  %-14s PO %-9s %-9s Odoo %-7s shipped %s of %s\n", o.Partner, o.PONumber, o.State, o.ERP.Name, shipped, ordered)
 	}
+	// The EDI partners' 810s follow their 856s once those are out (a scheduled job): wait a little.
+	var byDoc map[string]int
+	for end := time.Now().Add(20 * time.Second); ; {
+		sent, err := a.Storage.DB.Messages(ctx, store.MessageFilter{Direction: store.Outbound, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		byDoc = map[string]int{}
+		for _, m := range sent {
+			byDoc[m.DocType]++
+		}
+		if byDoc["810"] >= byDoc["856"] || time.Now().After(end) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+		if _, err := a.Hub.PollChanges(ctx); err != nil {
+			return err
+		}
+	}
+	docs := make([]string, 0, len(byDoc))
+	for d, n := range byDoc {
+		docs = append(docs, fmt.Sprintf("%s ×%d", d, n))
+	}
+	sort.Strings(docs)
+	fmt.Fprintf(w, "Outbound documents sent: %s\n", strings.Join(docs, ", "))
 	return nil
 }
