@@ -122,6 +122,7 @@ type App struct {
 	Channels *transport.Channels
 
 	dashboard *dashboard.Server
+	probes    *endpointProber
 	mux       *http.ServeMux
 	server    *http.Server
 	listener  net.Listener
@@ -175,7 +176,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	h.Attach(q)
 	m.WatchStore(storeSource{st.DB, q}, log)
-	a := &App{Config: cfg, Log: log, Storage: st, Hub: h, Queue: q, Metrics: m, ERP: erp, Workers: workers, mux: http.NewServeMux()}
+	a := &App{Config: cfg, Log: log, Storage: st, Hub: h, Queue: q, Metrics: m, ERP: erp, Workers: workers, mux: http.NewServeMux(),
+		probes: newEndpointProber()}
 	a.routes()
 	a.mountChangeCapture()
 	h.SetPayloadLoader(a.Archiver())
@@ -247,6 +249,14 @@ func (a *App) Start(ctx context.Context) error {
 		if err := a.Channels.Start(ctx); err != nil {
 			return fmt.Errorf("starting partner transports: %w", err)
 		}
+	}
+	if a.Partners != nil {
+		targets := targetsOf(transport.FromRegistry(a.Partners))
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.probes.run(bg, targets, time.Minute)
+		}()
 	}
 	if a.Config.Listen != "" {
 		ln, err := net.Listen("tcp", a.Config.Listen)

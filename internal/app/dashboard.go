@@ -36,7 +36,7 @@ func mountOperations(a *App) {
 	hm := telemetry.NewHTTPMetrics(a.Metrics.Registry)
 	srv.Mount(a.mux, func(h http.Handler) http.Handler { return hm.Wrap("dashboard", h) })
 	health := a.health()
-	if err := a.Metrics.Registry.Register(telemetry.NewCollector(telemetry.Sources{DB: a.Storage.DB, Breaker: health.Breaker,
+	if err := a.Metrics.Registry.Register(telemetry.NewCollector(telemetry.Sources{DB: a.Storage.DB, Breaker: health.Breaker, Endpoints: a.probes.states,
 		Log: a.Log.With("component", "telemetry")})); err != nil {
 		a.Log.Error("operations metrics disabled", "error", err)
 	}
@@ -80,7 +80,7 @@ func (a *App) RunRetention(ctx context.Context) { a.Archiver().Schedule(ctx) }
 // breaker when the ERP is Odoo (also behind a decorator with Unwrap, such as telemetry.TraceERP),
 // and job attempt counters from the metrics registry.
 func (a *App) health() dashboard.Health {
-	h := dashboard.Health{Counters: a.jobCounters, Certs: a.as2Certs}
+	h := dashboard.Health{Counters: a.jobCounters, Certs: a.as2Certs, Endpoints: a.probes.endpoints}
 	erp := a.ERP
 	for {
 		u, ok := erp.(interface{ Unwrap() waybill.ERP })
