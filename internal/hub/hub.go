@@ -103,7 +103,7 @@ func New(cfg Config) *Hub {
 	if h.partners == nil {
 		h.partners = PartnerMap{}
 	}
-	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter}
+	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter, OnReplay: h.forgetMasterData}
 	h.batch = newBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
 	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
 	return h
@@ -200,4 +200,12 @@ func (h *Hub) payload(ctx context.Context, m *store.Message) error {
 	}
 	m.Payload = b
 	return nil
+}
+
+// forgetMasterData empties the ERP adapter's master data cache, when it has one, so that a replay
+// after a fix in the ERP sees the fix at once rather than after the cache's lifetime.
+func (h *Hub) forgetMasterData() {
+	if f, ok := h.erp.(interface{ Forget() }); ok {
+		f.Forget()
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/riverqueue/river"
+
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/store"
@@ -33,7 +35,8 @@ func (h *Hub) Replay(ctx context.Context, id, by string) error {
 			Refs: nonEmpty(d.MessageID, d.OrderID)}); err != nil {
 			return err
 		}
-		return h.q.InsertTx(ctx, tx, jobs.RawArgs{JobKind: d.JobKind, JSON: json.RawMessage(d.JobArgs)}, nil)
+		meta, _ := json.Marshal(map[string]string{jobs.MetaReplayOf: d.ID})
+		return h.q.InsertTx(ctx, tx, jobs.RawArgs{JobKind: d.JobKind, JSON: json.RawMessage(d.JobArgs)}, &river.InsertOpts{Metadata: meta})
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -119,3 +119,6 @@ func (r RawArgs) MarshalJSON() ([]byte, error) { return r.JSON, nil }
 
 // ErrPanic marks a job that panicked.
 var ErrPanic = errors.New("job panicked")
+
+// MetaReplayOf is the job metadata key naming the dead letter a replayed job comes from.
+const MetaReplayOf = "replay_of"

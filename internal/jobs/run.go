@@ -24,6 +24,9 @@ type Runner struct {
 	// OnDeadLetter, when set, is called in the dead-letter transaction (to mark a message or an
 	// order as failed alongside).
 	OnDeadLetter func(ctx context.Context, tx *store.Tx, d *store.DeadLetter) error
+	// OnReplay, when set, runs before the first attempt of a job replayed from a dead letter:
+	// the operator has just fixed something (master data in the ERP), so caches must not hide it.
+	OnReplay func()
 }
 
 // Run executes fn for job and returns what River should do with the job.
@@ -42,6 +45,9 @@ func (r *Runner) Run(ctx context.Context, job *rivertype.JobRow, args Args, fn f
 			r.observer().JobFinished(job.Kind, "dead", time.Since(start))
 		}
 	}()
+	if r.OnReplay != nil && job.Attempt == 1 && isReplay(job.Metadata) {
+		r.OnReplay()
+	}
 	err = fn(ctx)
 	switch {
 	case err == nil:
@@ -152,4 +158,16 @@ func Logger(ctx context.Context) *slog.Logger {
 		return l
 	}
 	return slog.Default()
+}
+
+func isReplay(meta []byte) bool {
+	if len(meta) == 0 {
+		return false
+	}
+	var m map[string]any
+	if json.Unmarshal(meta, &m) != nil {
+		return false
+	}
+	_, ok := m[MetaReplayOf]
+	return ok
 }

@@ -240,3 +240,13 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// Wait is how long a job should wait before trying Odoo again: the remaining cooldown of an open
+// circuit breaker, or Odoo's Retry-After. The job queue snoozes a job for it instead of spending
+// one of its retries, so an outage longer than the retry budget loses nothing.
+func (e *Error) Wait() time.Duration {
+	if e.Kind != KindTransient {
+		return 0
+	}
+	return e.RetryAfter
+}
