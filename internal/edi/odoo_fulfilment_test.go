@@ -173,4 +173,21 @@ func TestPOChangeOdooSim(t *testing.T) {
 	require.Len(t, lines, 2)
 	require.Equal(t, 9.0, odooFloat(lines[0]["product_uom_qty"]), "Odoo holds the changed quantity")
 	require.Equal(t, 0.0, odooFloat(lines[1]["product_uom_qty"]), "the deleted line is at 0 in Odoo")
+
+	// Odoo has reserved the stock: change capture sees the order allocated, and a second change
+	// is refused without reaching Odoo.
+	b.eventually(t, 20*time.Second, func() bool {
+		_, err := b.app.Hub.PollChanges(ctx)
+		require.NoError(t, err)
+		_, err = b.app.Hub.ReconcileOpen(ctx, 0, 100)
+		require.NoError(t, err)
+		return b.state(t, "G-5001") == waybill.OrderAllocated
+	})
+	b.receive(t, "globex", po860("000000602", "2"))
+	b.eventually(t, 20*time.Second, func() bool { return len(b.out.byDoc("865")) == 2 })
+	refused := string(b.out.byDoc("865")[1].Payload)
+	require.Contains(t, refused, "BCA|04|RJ|G-5001||2|", refused)
+	after, err := c.SearchRead(ctx, "sale.order.line", []any{[]any{"order_id", "=", so.ID}}, []string{"product_uom_qty"}, map[string]any{"order": "sequence, id"})
+	require.NoError(t, err)
+	require.Equal(t, 9.0, odooFloat(after[0]["product_uom_qty"]), "Odoo's order is unchanged")
 }
