@@ -76,6 +76,17 @@ func TestOrderToCashOdooSim(t *testing.T) {
 			requireValidX12(t, m.Payload)
 		}
 		require.Len(t, b.out.byDoc("856"), 2)
+
+		// Acme owes a 997 for each 856 within 4 hours: none has come, so both are overdue then.
+		overdue, err := b.db.OverdueEDIOutbound(ctx, fixedNow.Add(5*time.Hour), 0)
+		require.NoError(t, err)
+		n856 := 0
+		for _, o := range overdue {
+			if o.SetID == "856" {
+				n856++
+			}
+		}
+		require.Equal(t, 2, n856, "both 856s are overdue past the partner's 4h SLA")
 	})
 }
 
