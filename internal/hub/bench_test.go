@@ -44,6 +44,9 @@ func benchApp(b *testing.B, backend string) *app.App {
 	cfg := config.Default()
 	cfg.Listen = ""
 	cfg.Pipeline.PollInterval = 20 * time.Millisecond
+	if v := os.Getenv("WAYBILL_BENCH_WORKERS"); v != "" {
+		fmt.Sscan(v, &cfg.Pipeline.Workers)
+	}
 	cfg.Partners = []config.Partner{{ID: "acme", Account: "ACME"}}
 	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: memerp.New(true), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
