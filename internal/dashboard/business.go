@@ -43,12 +43,25 @@ type PartnerHealth struct {
 	Late            int64 // accepted, not shipped, requested ship date passed
 	Rejected        int64 // orders created in the range and rejected
 	ASNSent         int64 // 856 sent in the range
+	ASNOnTime       int64 // of the 856s whose delivery time is known, those sent within the ASN window of it
+	ASNTimed        int64 // 856s whose delivery time is known
 	InvoicesSent    int64 // 810 sent or acknowledged in the range
 	InvoicesPending int64 // 810 queued
 	OverdueAcks     int64 // outbound sets whose 997/999 is overdue by the partner's SLA (now)
 	OutRejected     int64 // outbound sets queued in the range that the partner's 997/999 rejected
 	FillOrdered     waybill.Decimal
 	FillAccepted    waybill.Decimal
+}
+
+// asnSample bounds the ship notices read for the on-time figure.
+const asnSample = 5000
+
+// ASNOnTimeRate is the share of ship notices sent within the ASN window of their delivery.
+func (p PartnerHealth) ASNOnTimeRate() string {
+	if p.ASNTimed == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%d%%", p.ASNOnTime*100/p.ASNTimed)
 }
 
 // FillRate is accepted over ordered quantity (1 when nothing was ordered).
@@ -212,6 +225,20 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 			r.OutRejected += c.Count
 		}
 	}
+	timings, err := db.ShipNoticeTimings(ctx, from, to, asnSample)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range timings {
+		if st.ShippedAt.IsZero() {
+			continue
+		}
+		r := row(st.Partner)
+		r.ASNTimed++
+		if !st.SentAt.IsZero() && st.SentAt.Sub(st.ShippedAt) <= s.cfg.ASNWindow {
+			r.ASNOnTime++
+		}
+	}
 	out, err := db.MessagesByDoc(ctx, store.Outbound, from, to)
 	if err != nil {
 		return nil, err
@@ -267,6 +294,8 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 		t.Late += r.Late
 		t.Rejected += r.Rejected
 		t.ASNSent += r.ASNSent
+		t.ASNOnTime += r.ASNOnTime
+		t.ASNTimed += r.ASNTimed
 		t.AckSent += r.AckSent
 		t.InvoicesSent += r.InvoicesSent
 		t.InvoicesPending += r.InvoicesPending

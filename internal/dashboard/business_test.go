@@ -62,3 +62,41 @@ func TestBusinessHealthRangesAndCache(t *testing.T) {
 	require.Equal(t, int64(30), again["total"], "the settled day is read again after the TTL")
 	require.Equal(t, int64(7), again["globex"])
 }
+
+// TestASNOnTime counts an 856 as on time when it was sent within the ASN window of its delivery
+// being done in the ERP; one still queued, or sent later, is not.
+func TestASNOnTime(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	ctx := context.Background()
+	shipped := time.Date(2026, 5, 20, 8, 0, 0, 0, time.UTC)
+	emit := func(sentAfter time.Duration, send bool) {
+		b.db.SetClock(func() time.Time { return shipped.Add(time.Minute) })
+		m := &store.Message{ID: store.NewID("out"), CorrelationID: store.NewID("cor"), Direction: store.Outbound, Channel: waybill.ChannelAS2,
+			Partner: "acme", DocType: "856", Meta: map[string]string{store.MetaShippedAt: shipped.Format(time.RFC3339)}, Digest: "d",
+			Payload: []byte("x"), Size: 1, State: store.MessageQueued, ReceivedAt: shipped.Add(time.Minute)}
+		require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertMessage(ctx, m) }))
+		if send {
+			b.db.SetClock(func() time.Time { return shipped.Add(sentAfter) })
+			require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error { return tx.MarkSent(ctx, m.ID, "", nil) }))
+		}
+	}
+	emit(10*time.Minute, true) // on time
+	emit(3*time.Hour, true)    // sent, but late (held by the ASN gate, say)
+	emit(0, false)             // not sent yet
+	srv, err := dashboard.New(dashboard.Config{DB: b.db, Actions: b.app.Hub, Queue: b.app.Queue,
+		Now: func() time.Time { return shipped.Add(4 * time.Hour) }})
+	require.NoError(t, err)
+	day := shipped.Truncate(24 * time.Hour)
+	h, err := srv.BusinessHealth(ctx, day, day.Add(24*time.Hour))
+	require.NoError(t, err)
+	var acme dashboard.PartnerHealth
+	for _, p := range h.Partners {
+		if p.Partner == "acme" {
+			acme = p
+		}
+	}
+	require.EqualValues(t, 3, acme.ASNTimed)
+	require.EqualValues(t, 1, acme.ASNOnTime)
+	require.Equal(t, "33%", acme.ASNOnTimeRate())
+}

@@ -93,6 +93,9 @@ type Config struct {
 	// AckWindow is how long a sent document may wait for its functional acknowledgement before
 	// it counts as overdue (default 24h).
 	AckWindow time.Duration
+	// ASNWindow is how soon after the ERP's delivery is done its 856 must be sent to count as on
+	// time on the business page (default one hour).
+	ASNWindow time.Duration
 	// Partners names the configured partners, so that quiet partners still show on the pages.
 	Partners []string
 }
@@ -125,6 +128,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.AckWindow <= 0 {
 		cfg.AckWindow = 24 * time.Hour
+	}
+	if cfg.ASNWindow <= 0 {
+		cfg.ASNWindow = time.Hour
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, pages: map[string]*template.Template{}}
 	if err := s.parse(); err != nil {

@@ -115,7 +115,7 @@ func (f *Flow) shipNotice(ctx context.Context, tx *store.Tx, p *partner.Profile,
 	if err != nil {
 		return err
 	}
-	id, c, err := f.emitSet(ctx, tx, p, m, "856", tree, o, map[string]string{"delivery": dl.Ref.Name, "tracking": dl.TrackingRef},
+	id, c, err := f.emitSet(ctx, tx, p, m, "856", tree, o, map[string]string{"delivery": dl.Ref.Name, "tracking": dl.TrackingRef, store.MetaShippedAt: shippedAt(dl)},
 		dl.Ref.Name, dl.TrackingRef)
 	var re *renderError
 	if errors.As(err, &re) {
@@ -409,4 +409,12 @@ func (f *Flow) waitForSend(ctx context.Context, tx *store.Tx, id string) (time.D
 	}
 	age := f.now().Sub(m.ReceivedAt)
 	return min(max(age, time.Second), 10*time.Minute), nil
+}
+
+// shippedAt is when the ERP's delivery was done, for the "856 sent on time" figure ("" unknown).
+func shippedAt(d waybill.Delivery) string {
+	if d.DoneAt.IsZero() {
+		return ""
+	}
+	return d.DoneAt.UTC().Format(time.RFC3339)
 }

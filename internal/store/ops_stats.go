@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -412,5 +413,45 @@ func (db *DB) AckTurnaround(ctx context.Context, from, to time.Time, limit int) 
 		out = append(out, r)
 	}
 	slices.Reverse(out)
+	return out, rows.Err()
+}
+
+// MetaShippedAt is the outbound 856's meta key holding when the ERP's delivery was done (RFC 3339).
+const MetaShippedAt = "shipped_at"
+
+// ShipNoticeTiming is one ship notice: when its delivery was done in the ERP and when the
+// partner's side took it (zero while not sent).
+type ShipNoticeTiming struct {
+	Partner   string
+	ShippedAt time.Time
+	SentAt    time.Time
+}
+
+// ShipNoticeTimings returns the 856s queued in [from, to), newest first, at most limit.
+func (db *DB) ShipNoticeTimings(ctx context.Context, from, to time.Time, limit int) ([]ShipNoticeTiming, error) {
+	rows, err := db.b.Query(ctx, fmt.Sprintf(`SELECT partner, state, meta, updated_at FROM messages
+		WHERE received_at >= ? AND received_at < ? AND direction = 'out' AND doc_type = '856' ORDER BY received_at DESC LIMIT %d`, limit),
+		micros(from), micros(to))
+	if err != nil {
+		return nil, fmt.Errorf("reading ship notices: %w", err)
+	}
+	defer rows.Close()
+	var out []ShipNoticeTiming
+	for rows.Next() {
+		var t ShipNoticeTiming
+		var state, meta string
+		var upd int64
+		if err := rows.Scan(&t.Partner, &state, &meta, &upd); err != nil {
+			return nil, err
+		}
+		var m map[string]string
+		_ = json.Unmarshal([]byte(meta), &m)
+		t.ShippedAt, _ = time.Parse(time.RFC3339, m[MetaShippedAt])
+		switch MessageState(state) {
+		case MessageSent, MessageAcked, MessageRejected:
+			t.SentAt = fromMicros(upd)
+		}
+		out = append(out, t)
+	}
 	return out, rows.Err()
 }
