@@ -46,7 +46,7 @@ type PartnerHealth struct {
 	ASNOnTime       int64 // of the 856s whose delivery time is known, those sent within the ASN window of it
 	ASNTimed        int64 // 856s whose delivery time is known
 	InvoicesSent    int64 // 810 sent or acknowledged in the range
-	InvoicesPending int64 // 810 queued
+	InvoicesPending int64 // invoices posted in the ERP and not published: 810 queued or held
 	OverdueAcks     int64 // outbound sets whose 997/999 is overdue by the partner's SLA (now)
 	OutRejected     int64 // outbound sets queued in the range that the partner's 997/999 rejected
 	FillOrdered     waybill.Decimal
@@ -247,6 +247,13 @@ func (s *Server) BusinessHealth(ctx context.Context, from, to time.Time) (*Busin
 		if c.DocType == "810" && c.State == store.MessageQueued {
 			row(c.Partner).InvoicesPending += c.Count
 		}
+	}
+	held, err := db.HeldByPartner(ctx, "810")
+	if err != nil {
+		return nil, err
+	}
+	for p, n := range held {
+		row(p).InvoicesPending += n
 	}
 	overdue, err := db.OverdueAcks(ctx, now)
 	if err != nil {

@@ -100,3 +100,27 @@ func TestASNOnTime(t *testing.T) {
 	require.EqualValues(t, 1, acme.ASNOnTime)
 	require.Equal(t, "33%", acme.ASNOnTimeRate())
 }
+
+// TestUnpublishedInvoicesIncludeHeld counts an 810 held for a person (a total that does not
+// balance) as an unpublished invoice, as a queued one is.
+func TestUnpublishedInvoicesIncludeHeld(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	ctx := context.Background()
+	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+		return tx.PutEDIFulfilment(ctx, &store.EDIFulfilment{Partner: "acme", SetID: "810", ERPRef: "INV/2026/00012", OrderID: "ord_1",
+			State: "held", Reason: "totals do not balance"})
+	}))
+	srv, err := dashboard.New(dashboard.Config{DB: b.db, Actions: b.app.Hub, Queue: b.app.Queue})
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	h, err := srv.BusinessHealth(ctx, now.Truncate(24*time.Hour), now.Truncate(24*time.Hour).Add(24*time.Hour))
+	require.NoError(t, err)
+	var pending int64
+	for _, p := range h.Partners {
+		if p.Partner == "acme" {
+			pending = p.InvoicesPending
+		}
+	}
+	require.EqualValues(t, 1, pending)
+}

@@ -218,3 +218,24 @@ func (tx *Tx) FlagOverdueEDIOutbound(ctx context.Context, now time.Time, limit i
 	}
 	return out, nil
 }
+
+// HeldByPartner counts, per partner, the documents of a set (856, 810) held now: posted in the
+// ERP but not published to the partner (the ASN gate, a total that does not balance, a render
+// failure), waiting for a person.
+func (db *DB) HeldByPartner(ctx context.Context, setID string) (map[string]int64, error) {
+	rows, err := db.b.Query(ctx, `SELECT partner, COUNT(*) FROM edi_fulfilment WHERE set_id = ? AND state = 'held' GROUP BY partner`, setID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var p string
+		var n int64
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		out[p] = n
+	}
+	return out, rows.Err()
+}
