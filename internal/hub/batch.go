@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/waybill-hub/waybill"
 )
 
@@ -110,6 +113,16 @@ func (b *batcher) run(batch []*batchReq) {
 		}
 		cancel()
 	}()
+	// The batch is a span in the trace of its first job, linked to the traces of the others.
+	var links []trace.Link
+	for _, r := range live {
+		if sc := trace.SpanContextFromContext(r.ctx); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	ctx, span := tracer.Start(trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(live[0].ctx)), "erp batch",
+		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("waybill.batch_size", len(live))))
+	defer span.End()
 	drafts := make([]waybill.OrderDraft, len(live))
 	for i, r := range live {
 		drafts[i] = r.draft

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"strings"
 
 	"github.com/waybill-hub/waybill"
@@ -31,8 +34,19 @@ func (h *Hub) Receive(ctx context.Context, in waybill.InboundMessage) (waybill.R
 	}
 	sum := sha256.Sum256(in.Payload)
 	digest := hex.EncodeToString(sum[:])
+	// The trace of a message starts at its receipt; the jobs it leads to continue it.
+	ctx, span := tracer.Start(ctx, "receive "+string(in.Channel), trace.WithAttributes(
+		attribute.String("waybill.partner", in.Partner), attribute.String("waybill.channel", string(in.Channel)),
+		attribute.Int("waybill.bytes", len(in.Payload))))
+	defer span.End()
 	for attempt := 0; ; attempt++ {
 		rc, err := h.receiveOnce(ctx, in, digest)
+		if err == nil {
+			span.SetAttributes(attribute.String("waybill.correlation_id", rc.CorrelationID),
+				attribute.String("waybill.message_id", rc.MessageID), attribute.Bool("waybill.duplicate", rc.Duplicate))
+		} else {
+			span.RecordError(err)
+		}
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // a concurrent copy claimed the digest first: this one is now a duplicate
 		}
@@ -135,3 +149,6 @@ func sniff(b []byte) string {
 	}
 	return ""
 }
+
+// tracer names the hub's spans; it is a no-op until the process installs a tracer provider.
+var tracer = otel.Tracer("github.com/waybill-hub/waybill/internal/hub")
