@@ -65,6 +65,7 @@ type Pipeline struct {
 	PollInterval  time.Duration `koanf:"poll_interval"`
 	JobTimeout    time.Duration `koanf:"job_timeout"`
 	RescueAfter   time.Duration `koanf:"rescue_after"` // a job running longer is presumed lost and run again
+	FairShare     int           `koanf:"fair_share"`   // one partner's jobs at normal priority before the rest wait behind others
 	BatchSize     int           `koanf:"batch_size"`
 	BatchParallel int           `koanf:"batch_parallel"`
 }
@@ -123,7 +124,7 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "text"},
 		Pipeline: Pipeline{Workers: 64, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			PollInterval: 50 * time.Millisecond, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute,
-			BatchSize: 50, BatchParallel: 4},
+			BatchSize: 50, BatchParallel: 4, FairShare: 20},
 		ERP: ERP{Kind: "memory", Odoo: Odoo{Protocol: "auto", Timeout: 30 * time.Second, MaxConcurrency: 4,
 			BreakerFailures: 5, BreakerCooldown: 30 * time.Second, PollInterval: 30 * time.Second}},
 		Audit:     Audit{SealInterval: 2 * time.Second},
@@ -342,6 +343,9 @@ func (c Config) Validate(file string) error {
 	}
 	if p.RescueAfter <= p.JobTimeout {
 		bad("pipeline.rescue_after", "must be longer than pipeline.job_timeout (%s)", p.JobTimeout)
+	}
+	if p.FairShare < 0 {
+		bad("pipeline.fair_share", "must not be negative (0 turns it off)")
 	}
 	if p.BatchSize < 1 || p.BatchSize > 1000 {
 		bad("pipeline.batch_size", "must be between 1 and 1000, got %d", p.BatchSize)

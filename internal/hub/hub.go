@@ -61,7 +61,11 @@ type Config struct {
 	BatchSize int
 	// BatchParallel caps concurrent ERP batches.
 	BatchParallel int
-	Now           func() time.Time
+	// FairShare is how many jobs of one partner may wait at normal priority; past it, the
+	// partner's new jobs queue at a lower priority, so that one partner's backlog does not hold
+	// up the others' documents. 0 disables it.
+	FairShare int
+	Now       func() time.Time
 }
 
 // Hub is the hub's application core. Create it with New, register its workers with the job
@@ -76,6 +80,7 @@ type Hub struct {
 	q        jobs.Queue
 	runner   *jobs.Runner
 	batch    *batcher
+	fair     int
 
 	mu       sync.RWMutex
 	decoders map[string]Decoder
@@ -90,7 +95,7 @@ var _ waybill.Intake = (*Hub)(nil)
 // New returns a Hub.
 func New(cfg Config) *Hub {
 	h := &Hub{db: cfg.DB, erp: cfg.ERP, partners: cfg.Partners, log: cfg.Logger, obs: cfg.Observer, now: cfg.Now,
-		decoders: map[string]Decoder{}}
+		decoders: map[string]Decoder{}, fair: cfg.FairShare}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -208,4 +213,19 @@ func (h *Hub) forgetMasterData() {
 	if f, ok := h.erp.(interface{ Forget() }); ok {
 		f.Forget()
 	}
+}
+
+// Priorities of the hub's jobs: River runs lower numbers first.
+const (
+	priorityNormal  = 1
+	priorityBacklog = 3
+)
+
+// fairOpts returns the insert options of a partner's next job: normal priority while the
+// partner's waiting work (backlog, counted by the caller) is within its fair share, lower past it.
+func (h *Hub) fairOpts(backlog int) *river.InsertOpts {
+	if h.fair <= 0 || backlog <= h.fair {
+		return nil
+	}
+	return &river.InsertOpts{Priority: priorityBacklog}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/riverqueue/river"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -110,7 +111,15 @@ func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest
 			Refs:   refs}); err != nil {
 			return err
 		}
-		return h.q.InsertTx(ctx, tx, ProcessMessage{MessageID: m.ID, CorrelationID: m.CorrelationID, Partner: m.Partner}, nil)
+		var opts *river.InsertOpts
+		if h.fair > 0 {
+			waiting, _, err := tx.PartnerBacklog(ctx, m.Partner, h.fair+1)
+			if err != nil {
+				return err
+			}
+			opts = h.fairOpts(waiting)
+		}
+		return h.q.InsertTx(ctx, tx, ProcessMessage{MessageID: m.ID, CorrelationID: m.CorrelationID, Partner: m.Partner}, opts)
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {

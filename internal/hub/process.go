@@ -156,7 +156,15 @@ func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message,
 		return tx.Audit(ctx, store.AuditRecord{Kind: "order.rejected", CorrelationID: o.CorrelationID, Partner: p.ID, Subject: o.ID,
 			Actor: "hub", Summary: "rejected: " + reason, Detail: map[string]any{"reasons": problems}, Refs: refs})
 	}
-	return h.q.InsertTx(ctx, tx, SubmitOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: p.ID}, nil)
+	var opts *river.InsertOpts
+	if h.fair > 0 {
+		_, waiting, err := tx.PartnerBacklog(ctx, p.ID, h.fair+1)
+		if err != nil {
+			return err
+		}
+		opts = h.fairOpts(waiting)
+	}
+	return h.q.InsertTx(ctx, tx, SubmitOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: p.ID}, opts)
 }
 
 // supersede cancels the order holding a business key, when it is not yet accepted, and gives the
