@@ -40,7 +40,11 @@ type ReceiverOptions struct {
 	// 0); AsyncBackoff is the wait before the second attempt, doubled for each next one (2s
 	// when 0). A partner that gets no MDN resends the message, which is answered as a duplicate.
 	AsyncAttempts int
-	AsyncBackoff  time.Duration
+	// MDNQueue, when set, takes asynchronous MDNs to post durably (the hub's outbound pipeline,
+	// with its retries and dead letters) instead of the in-memory retries of AsyncAttempts. The
+	// HTTP request is answered 200 only once the MDN is queued, 503 otherwise (the partner resends).
+	MDNQueue     AsyncMDNQueue
+	AsyncBackoff time.Duration
 }
 
 // Receiver is the AS2 inbound endpoint (an http.Handler). Each message is opened (decrypted,
@@ -95,7 +99,13 @@ func (r *Receiver) SetStation(st *Station) { r.station.Store(st) }
 func (r *Receiver) Wait() { r.async.Wait() }
 
 // inbound is one request being handled.
+// AsyncMDNQueue queues an asynchronous MDN for delivery to url with header and body (see PostMDN).
+type AsyncMDNQueue interface {
+	QueueMDN(ctx context.Context, partnerID, correlationID, messageID, url string, header http.Header, body []byte) error
+}
+
 type inbound struct {
+	correlationID            string
 	msgID, from, to, subject string
 	req                      mdnRequest
 	partner                  *Partner
@@ -158,6 +168,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	log.Info("as2: message received", "partner", in.partner.ID, "hub_message_id", receipt.MessageID,
 		"correlation_id", receipt.CorrelationID, "duplicate", receipt.Duplicate)
+	in.correlationID = receipt.CorrelationID
 	r.answer(w, in, mic, "", "", log)
 }
 
@@ -268,6 +279,17 @@ func (r *Receiver) answer(w http.ResponseWriter, in *inbound, mic string, f Fail
 		http.Error(w, "AS2 message refused: "+string(f), http.StatusBadRequest)
 		return
 	}
+	if r.opts.MDNQueue != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.opts.MDNQueue.QueueMDN(ctx, in.partner.ID, in.correlationID, in.msgID, in.req.asyncURL, hdr, body); err != nil {
+			log.Error("as2: queueing the asynchronous MDN failed; the partner will resend", "err", err)
+			http.Error(w, "temporarily unable to queue the MDN", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	w.WriteHeader(http.StatusOK)
 	r.async.Add(1)
 	go func() {
@@ -321,16 +343,25 @@ func (r *Receiver) buildMDN(in *inbound, mic string, f Failure, detail string) (
 
 // postMDN delivers an asynchronous MDN (RFC 4130 §7.3).
 func (r *Receiver) postMDN(target string, hdr http.Header, body []byte) error {
+	return PostMDN(context.Background(), r.opts.Client, target, hdr, body)
+}
+
+// PostMDN posts an asynchronous MDN to target (an http or https URL from the partner's
+// Receipt-Delivery-Option) and reports whether the partner's side took it (any 2xx).
+func PostMDN(ctx context.Context, client *http.Client, target string, hdr http.Header, body []byte) error {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("receipt delivery option %q is not an http(s) URL", target)
 	}
-	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header = hdr.Clone()
-	resp, err := r.opts.Client.Do(req)
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

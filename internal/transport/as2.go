@@ -49,7 +49,9 @@ func (c *Channels) buildAS2() []error {
 	c.station, c.as2Partners = st, partners
 	db := c.hub.DB()
 	c.receiver = as2.NewReceiver(st, partners, c.hub, as2.ReceiverOptions{Archive: rawArchive{db}, Client: c.cfg.Client,
-		Logger: c.log.With("channel", "as2"), MaxBodyBytes: c.cfg.AS2.MaxBodyBytes, Now: c.cfg.Now})
+		Logger: c.log.With("channel", "as2"), MaxBodyBytes: c.cfg.AS2.MaxBodyBytes, Now: c.cfg.Now,
+		MDNQueue: mdnQueue{c.hub}})
+	c.hub.RegisterSender(ChannelAS2MDN, mdnPoster{c.cfg.Client})
 	c.sender = as2.NewSender(st, partners, c.cfg.Client, mdnStore{db})
 	c.sender.Logger = c.log.With("channel", "as2")
 	c.sender.Now = c.cfg.Now

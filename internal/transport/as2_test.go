@@ -8,8 +8,10 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,4 +239,41 @@ func TestAS2ExpiredPartnerCertificate(t *testing.T) {
 	_, err = b.acmeSender.Send(context.Background(), out)
 	require.NoError(t, err)
 	require.Len(t, b.messages(t, "acme"), 1)
+}
+
+// An asynchronous MDN the hub owes goes through the outbound pipeline: stored, retried when the
+// partner's endpoint fails, and recorded as sent.
+func TestAS2InboundAsyncMDNIsDurable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite", options{})
+	ctx := context.Background()
+	got := make(chan as2.AsyncMDN, 1)
+	b.acmeSender.OnAsyncMDN = func(_ context.Context, m as2.AsyncMDN) { got <- m }
+	var calls atomic.Int32
+	mdns := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "down for a moment", http.StatusServiceUnavailable)
+			return
+		}
+		b.acmeSender.MDNHandler().ServeHTTP(w, r)
+	}))
+	defer mdns.Close()
+	require.NoError(t, b.acmePeers.Put(&as2.Partner{ID: "hub", AS2ID: "WAYBILL", URL: b.hubURL + "/as2",
+		TheirCerts: []*x509.Certificate{b.hubStation.cert}, Sign: true, Encrypt: true, SignedMDN: true,
+		MDN: as2.MDNAsync, AsyncMDNURL: mdns.URL, MDNTimeout: time.Minute}))
+	out := waybill.OutboundMessage{ID: "acme-po-async", Partner: "hub", DocType: "order-json", ContentType: "application/json",
+		Payload: orderJSON("AS2-ASYNC-1")}
+	_, err := b.acmeSender.Send(ctx, out)
+	require.NoError(t, err)
+	select {
+	case m := <-got:
+		require.Contains(t, m.Meta[as2.MetaMDNDisposition], "processed")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the asynchronous MDN did not arrive")
+	}
+	require.GreaterOrEqual(t, calls.Load(), int32(2), "the first post failed and was retried")
+	b.eventually(t, 10*time.Second, func() bool {
+		ms, err := b.app.Storage.DB.Messages(ctx, store.MessageFilter{Partner: "acme", Direction: store.Outbound, DocType: "mdn"})
+		return err == nil && len(ms) == 1 && ms[0].State == store.MessageSent
+	})
 }
