@@ -63,8 +63,12 @@ type SFTPRemote struct {
 
 // CSV is a CSV partner's column mapping and policy.
 type CSV struct {
-	MappingFile string `yaml:"mapping_file"`     // csvfeed mapping (YAML), relative to the profile
+	MappingFile string `yaml:"mapping_file"`     // csvfeed mapping (YAML) of inbound orders, relative to the profile
 	Policy      string `yaml:"policy,omitempty"` // reject-file (default) or accept-good
+	// ShipmentMappingFile and InvoiceMappingFile, when set, send the partner a CSV file per ERP
+	// delivery done and per invoice posted, over the partner's outbound channel.
+	ShipmentMappingFile string `yaml:"shipment_mapping_file,omitempty"`
+	InvoiceMappingFile  string `yaml:"invoice_mapping_file,omitempty"`
 }
 
 // Folder is a watched folder for an on-premise integration.

@@ -52,6 +52,7 @@ type Channels struct {
 
 	// CSV mappings by partner
 	mappings map[string]*csvfeed.Mapping
+	csvOut   map[string]csvOut
 
 	mu      sync.Mutex
 	started bool
@@ -82,13 +83,16 @@ func New(cfg Config, h *hub.Hub, profiles []PartnerTransport) (*Channels, error)
 		}
 		c.partners[p.ID] = p
 	}
-	for _, build := range []func() []error{c.buildCSV, c.buildAS2, c.buildHTTP, c.buildSFTP, c.buildFolders} {
+	for _, build := range []func() []error{c.buildCSV, c.buildCSVOut, c.buildAS2, c.buildHTTP, c.buildSFTP, c.buildFolders} {
 		errs = append(errs, build()...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, waybill.Errorf(waybill.EINVALID, "transport_config", "%v", err)
 	}
 	h.RegisterDecoder(DocCSV, c.decodeCSV)
+	if len(c.csvOut) > 0 {
+		h.OnSync(c.onSyncCSV)
+	}
 	if c.sender != nil {
 		h.RegisterSender(waybill.ChannelAS2, c.sender)
 	}

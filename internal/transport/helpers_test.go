@@ -131,6 +131,7 @@ type options struct {
 	profiles  func(b *bundle) []transport.PartnerTransport
 	cfg       func(*transport.Config)
 	sqliteDir string // an existing SQLite data directory (a hub that was killed); default a new one
+	wrapERP   func(*memerp.ERP) waybill.ERP
 }
 
 const hanseMapping = `name: hanse-orders-v1
@@ -178,7 +179,11 @@ func setup(t *testing.T, backend string, opt options) *bundle {
 	erp.AddProduct("SKU-1", "00012345678905", waybill.MustDecimal("12.50"))
 	erp.AddProduct("SKU-2", "", waybill.MustDecimal("3.10"))
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: erp, Logger: log})
+	var appERP waybill.ERP = erp
+	if opt.wrapERP != nil {
+		appERP = opt.wrapERP(erp)
+	}
+	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: appERP, Logger: log})
 	require.NoError(t, err)
 
 	dir := t.TempDir()
