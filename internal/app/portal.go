@@ -2,16 +2,34 @@ package app
 
 import (
 	"context"
+	"sync/atomic"
+	"time"
 
+	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/portal"
+	"github.com/waybill-hub/waybill/internal/store"
 )
 
 // mountPortal builds the customer portal API over the hub, serves it under /v1/ and ties its
 // background work (webhook dispatcher, availability refresh) to the job queue's start and stop.
 func mountPortal(a *App) {
-	p := portal.New(a.Hub, a.Log, portal.Config{})
+	pc := a.Config.Portal
+	p := portal.New(a.Hub, a.Log, portal.Config{OrderWait: pc.OrderWait, RateLimit: pc.RateLimit, Burst: pc.Burst,
+		AvailabilityRefresh: pc.AvailabilityRefresh, CatalogTTL: pc.CatalogTTL, WebhookAttempts: pc.WebhookAttempts})
 	a.mux.Handle("/v1/", p.Handler())
+	// Availability follows Odoo's changes: a synced order (a delivery, a reservation) drops the
+	// cached figures, besides the periodic refresh.
+	// At most once a second, so that a busy change capture does not empty the cache for every
+	// order it syncs.
+	var last atomic.Int64
+	a.Hub.OnSync(func(context.Context, *store.Tx, jobs.Queue, *waybill.Order, waybill.OrderStatus, waybill.OrderState) error {
+		if now := time.Now().UnixNano(); now-last.Load() > int64(time.Second) {
+			last.Store(now)
+			p.InvalidateCache()
+		}
+		return nil
+	})
 	a.Queue = &portalQueue{Queue: a.Queue, p: p}
 }
 

@@ -40,6 +40,7 @@ type Config struct {
 	// MappingsDir replaces the built-in mapping library when set.
 	MappingsDir string           `koanf:"mappings_dir"`
 	Transport   transport.Config `koanf:"transport"`
+	Portal      Portal           `koanf:"portal"`
 	Retention   retention.Policy `koanf:"retention"`
 	Telemetry   telemetry.Config `koanf:"telemetry"`
 }
@@ -108,6 +109,16 @@ type Partner struct {
 	Account         string `koanf:"account"`
 	DuplicatePolicy string `koanf:"duplicate_policy"`
 	TimeZone        string `koanf:"time_zone"`
+}
+
+// Portal tunes the customer portal API; zero values keep the portal's defaults.
+type Portal struct {
+	OrderWait           time.Duration `koanf:"order_wait"`           // how long POST /v1/orders waits for the ERP before 202
+	RateLimit           int           `koanf:"rate_limit"`           // requests per second per key (keys may set their own)
+	Burst               int           `koanf:"burst"`                // token bucket size per key
+	AvailabilityRefresh time.Duration `koanf:"availability_refresh"` // how often cached availability is re-read from the ERP
+	CatalogTTL          time.Duration `koanf:"catalog_ttl"`          // how long catalogs and prices are served from the cache
+	WebhookAttempts     int           `koanf:"webhook_attempts"`     // deliveries tried before a webhook is dead
 }
 
 // Audit configures the audit trail sealer.
@@ -420,6 +431,15 @@ func (c Config) Validate(file string) error {
 	}
 	if c.Audit.SealInterval <= 0 {
 		bad("audit.seal_interval", "must be positive")
+	}
+	for field, d := range map[string]time.Duration{"portal.order_wait": c.Portal.OrderWait,
+		"portal.availability_refresh": c.Portal.AvailabilityRefresh, "portal.catalog_ttl": c.Portal.CatalogTTL} {
+		if d < 0 {
+			bad(field, "must not be negative")
+		}
+	}
+	if c.Portal.RateLimit < 0 || c.Portal.Burst < 0 || c.Portal.WebhookAttempts < 0 {
+		bad("portal", "rate_limit, burst and webhook_attempts must not be negative")
 	}
 	if err := c.Transport.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
