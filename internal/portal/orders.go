@@ -541,7 +541,7 @@ func (s *Server) view(ctx context.Context, rec *store.OrderRecord, history, trac
 	if history {
 		if crs, err := s.db.ChangeRequests(ctx, o.ID); err == nil {
 			for _, c := range crs {
-				v.ChangeRequests = append(v.ChangeRequests, ChangeRequest{ID: c.ID, Kind: c.Kind, State: c.State, CreatedAt: c.CreatedAt})
+				v.ChangeRequests = append(v.ChangeRequests, ChangeRequest{ID: c.ID, Kind: c.Kind, State: string(c.State), CreatedAt: c.CreatedAt})
 			}
 		}
 	}

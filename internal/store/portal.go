@@ -595,48 +595,6 @@ func (db *DB) PendingReturns(ctx context.Context, limit int) ([]*waybill.ReturnA
 	return out, rows.Err()
 }
 
-// ChangeRequest is a customer's request to change or cancel an order the ERP already accepted.
-type ChangeRequest struct {
-	ID        string
-	Account   string
-	OrderID   string
-	Kind      string // cancel | change
-	Detail    string // JSON of what was asked
-	State     string // requested | accepted | refused
-	CreatedAt time.Time
-}
-
-// InsertChangeRequest stores a change request.
-func (tx *Tx) InsertChangeRequest(ctx context.Context, c *ChangeRequest) error {
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = tx.db.now()
-	}
-	_, err := tx.ex.Exec(ctx, `INSERT INTO portal_change_requests (id, account, order_id, kind, detail, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Account, c.OrderID, c.Kind, c.Detail, c.State, micros(c.CreatedAt))
-	return err
-}
-
-// ChangeRequests lists the change requests of an order, oldest first.
-func (db *DB) ChangeRequests(ctx context.Context, orderID string) ([]*ChangeRequest, error) {
-	rows, err := db.b.Query(ctx, `SELECT id, account, order_id, kind, detail, state, created_at FROM portal_change_requests
-		WHERE order_id = ? ORDER BY id`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ChangeRequest
-	for rows.Next() {
-		var c ChangeRequest
-		var at int64
-		if err := rows.Scan(&c.ID, &c.Account, &c.OrderID, &c.Kind, &c.Detail, &c.State, &at); err != nil {
-			return nil, err
-		}
-		c.CreatedAt = fromMicros(at)
-		out = append(out, &c)
-	}
-	return out, rows.Err()
-}
-
 func jsonString(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
