@@ -4,7 +4,9 @@
 // the hub depends on: the ORM methods (search, read, create, write, unlink,
 // fields_get, name_search) with Odoo domains, and the distribution flow from
 // partner and product to sale order, delivery with backorders, invoice and
-// payment, with the field names of Odoo 17.0, 18.0 or 19.0.
+// payment, returns through the stock.return.picking wizard (create_returns on
+// 17.0, action_create_returns from 18.0) and credit notes (out_refund), with
+// the field names of Odoo 17.0, 18.0 or 19.0.
 //
 // A Server is safe for concurrent use. Record ids and document sequences
 // (S00001, WH/OUT/00001, INV/2026/00001) are deterministic: they depend only on
@@ -25,8 +27,9 @@
 // quantities unless its invoice_policy is 'delivery'.
 //
 // Not simulated: multiple companies and currencies, lots, packages, routes
-// other than one-step delivery and receipt, down-payment invoices, refunds,
-// read_group and web_search_read, the session endpoints (/web/session/*,
+// other than one-step delivery and receipt, down-payment invoices, the
+// reversal wizard (account.move.reversal) and reconciliation of credit notes
+// with invoices, read_group and web_search_read, the session endpoints (/web/session/*,
 // /web/dataset/call_kw) and API-key management. Every product gets the one
 // default sales tax (Options.SalesTax), rounded per line.
 package odoosim

@@ -48,6 +48,8 @@ func (s *Server) accountMoveModel() *modelDef {
 		m2o("currency_id", "res.currency").defaultValue(1), m2o("company_id", "res.company").defaultValue(1),
 		m2o("invoice_user_id", "res.users").str("Salesperson"), text("narration").str("Terms and Conditions"),
 		m2o("invoice_payment_term_id", "account.payment.term"),
+		m2o("reversed_entry_id", "account.move").str("Reversal of"),
+		o2m("reversal_move_ids", "account.move", "reversed_entry_id").str("Reversal Move"),
 	)
 	m.fields["__paid"] = &field{name: "__paid", kind: tFloat}
 	m.readGroups = accountReaders

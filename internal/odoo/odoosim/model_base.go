@@ -12,6 +12,7 @@ func (s *Server) defineModels() {
 		s.templateModel(), s.productModel(), s.pricelistModel(), s.pricelistItemModel(),
 		s.locationModel(), s.warehouseModel(), s.pickingTypeModel(), s.carrierModel(),
 		s.quantModel(), s.pickingModel(), s.moveModel(), s.moveLineModel(), s.backorderWizardModel(),
+		s.returnWizardModel(), s.returnLineModel(),
 		s.saleOrderModel(), s.saleLineModel(), s.advancePaymentModel(),
 		s.accountMoveModel(), s.accountMoveLineModel(), s.paymentModel(), s.paymentRegisterModel(),
 		s.purchaseOrderModel(), s.purchaseLineModel(),
@@ -340,7 +341,7 @@ func (s *Server) seedBase() {
 	mk("stock.location", map[string]any{"name": "WH", "usage": "view", "location_id": 1})
 	mk("stock.location", map[string]any{"name": "Stock", "usage": "internal", "location_id": 7})
 	mk("stock.picking.type", map[string]any{"name": "Receipts", "code": "incoming", "sequence_code": "IN", "default_location_src_id": 4, "default_location_dest_id": 8, "warehouse_id": false})
-	mk("stock.picking.type", map[string]any{"name": "Delivery Orders", "code": "outgoing", "sequence_code": "OUT", "default_location_src_id": 8, "default_location_dest_id": 5})
+	mk("stock.picking.type", map[string]any{"name": "Delivery Orders", "code": "outgoing", "sequence_code": "OUT", "default_location_src_id": 8, "default_location_dest_id": 5, "return_picking_type_id": 1})
 	mk("stock.warehouse", map[string]any{"name": "My Company", "code": "WH", "lot_stock_id": 8, "view_location_id": 7, "in_type_id": 1, "out_type_id": 2})
 	for _, id := range []int{1, 2} {
 		s.tables["stock.picking.type"].recs[id]["warehouse_id"] = 1

@@ -43,7 +43,8 @@ func (s *Server) pickingTypeModel() *modelDef {
 	m.add(char("name").req(), selection("code", "incoming", "outgoing", "internal").str("Type of Operation"),
 		char("sequence_code"), m2o("warehouse_id", "stock.warehouse"),
 		m2o("default_location_src_id", "stock.location"), m2o("default_location_dest_id", "stock.location"),
-		selection("create_backorder", "ask", "always", "never").defaultValue("ask"), boolean("active").defaultValue(true))
+		selection("create_backorder", "ask", "always", "never").defaultValue("ask"), boolean("active").defaultValue(true),
+		m2o("return_picking_type_id", "stock.picking.type").str("Operation Type for Returns"))
 	m.displayName = func(e *env, r record) string {
 		if wh := e.rec("stock.warehouse", intOf(r["warehouse_id"])); wh != nil {
 			return asString(wh["name"]) + ": " + asString(r["name"])
@@ -211,6 +212,7 @@ func (s *Server) pickingModel() *modelDef {
 		o2m("move_line_ids", "stock.move.line", "picking_id").str("Operations"),
 		m2o("sale_id", "sale.order").str("Sales Order"), m2o("purchase_id", "purchase.order").str("Purchase Order"),
 		m2o("backorder_id", "stock.picking").str("Back Order of"), o2m("backorder_ids", "stock.picking", "backorder_id").str("Back Orders"),
+		m2o("return_id", "stock.picking").str("Return of"), o2m("return_ids", "stock.picking", "return_id").str("Returns"),
 		m2o("carrier_id", "delivery.carrier"), char("carrier_tracking_ref").str("Tracking Reference"),
 		selection("move_type", "direct", "one").str("Shipping Policy").defaultValue("direct"),
 		m2o("company_id", "res.company").defaultValue(1), m2o("user_id", "res.users").str("Responsible"), text("note"),
@@ -291,6 +293,8 @@ func (s *Server) moveModel() *modelDef {
 		m2o("picking_id", "stock.picking").str("Transfer"), m2o("picking_type_id", "stock.picking.type"),
 		selection("state", "draft", "waiting", "confirmed", "partially_available", "assigned", "done", "cancel").str("Status").defaultValue("draft"),
 		m2o("sale_line_id", "sale.order.line"), m2o("purchase_line_id", "purchase.order.line"), char("origin"),
+		m2o("origin_returned_move_id", "stock.move").str("Origin return move"),
+		o2m("returned_move_ids", "stock.move", "origin_returned_move_id").str("All returned moves"),
 		o2m("move_line_ids", "stock.move.line", "move_id").str("Operations"),
 		datetime("date").withDefault(func(e *env) any { return formatDatetime(e.now) }), m2o("partner_id", "res.partner"),
 		m2o("company_id", "res.company").defaultValue(1),
