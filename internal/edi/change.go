@@ -82,12 +82,13 @@ func decodeInbound(set string, tree map[string]any) error {
 // preparedChange is an 860 decided outside the transaction (the ERP already applied it when
 // accepted), to be recorded and answered inside it.
 type preparedChange struct {
-	where  waybill.Location
-	change *POChange
-	order  *store.OrderRecord // nil when no order matches
-	ack    *ChangeAck
-	lines  []waybill.ERPLine // the ERP's lines after an applied change
-	cancel bool              // the ERP cancelled the order
+	where   waybill.Location
+	change  *POChange
+	order   *store.OrderRecord // nil when no order matches
+	ack     *ChangeAck
+	lines   []waybill.ERPLine    // the ERP's lines after an applied change
+	changes []waybill.LineChange // the changes the ERP applied
+	cancel  bool                 // the ERP cancelled the order
 }
 
 // prepareChanges translates every accepted 860 of ics and applies it through the ERP while the
@@ -152,14 +153,8 @@ func (f *Flow) decideChange(ctx context.Context, p *partner.Profile, c *POChange
 	}
 	o := pc.order.Order
 	pc.ack.ERPOrder = o.ERP.Name
-	switch {
-	case o.State == waybill.OrderAccepted:
-	case o.State.Final():
-		return refuse("order %s is %s", c.PONumber, o.State)
-	case o.ERP.IsZero():
-		return refuse("order %s is not accepted by the ERP yet (it is %s); send the change again later", c.PONumber, o.State)
-	default:
-		return refuse("order %s is %s; the stock is reserved, so changes are refused", c.PONumber, o.State)
+	if why := o.ChangeRefusal(); why != "" {
+		return refuse("%s", why)
 	}
 	erp := f.h.ERP()
 	if c.Purpose == "cancel" {
@@ -172,8 +167,7 @@ func (f *Flow) decideChange(ctx context.Context, p *partner.Profile, c *POChange
 		pc.cancel = true
 		return pc, nil
 	}
-	changer, ok := erp.(waybill.OrderChanger)
-	if !ok {
+	if _, ok := erp.(waybill.OrderChanger); !ok {
 		return refuse("the ERP connector cannot change order lines; only cancellations are applied")
 	}
 	var changes []waybill.LineChange
@@ -186,7 +180,7 @@ func (f *Flow) decideChange(ctx context.Context, p *partner.Profile, c *POChange
 		case ol == nil:
 			reply.Status, reply.Reason = "rejected", fmt.Sprintf("line %s is not on order %s", l.Number, c.PONumber)
 		default:
-			lc := waybill.LineChange{LineNumber: ol.Number, ERPLine: ol.ERPLine, Product: ol.Product, Quantity: ol.Quantity}
+			lc := ol.NewChange()
 			if l.Change == "delete" {
 				lc.Cancel = true
 			} else if !l.Quantity.IsZero() {
@@ -206,14 +200,14 @@ func (f *Flow) decideChange(ctx context.Context, p *partner.Profile, c *POChange
 	if len(changes) == 0 {
 		return refuse("no line of the change can be applied")
 	}
-	lines, err := changer.ChangeOrder(ctx, o.ERP, changes)
+	lines, err := waybill.ChangeLines(ctx, erp, o.ERP, changes)
 	if waybill.Code(err) == waybill.EREJECTED {
 		return refuse("the ERP refused the change (%s)", waybill.Message(err))
 	}
 	if err != nil {
-		return pc, fmt.Errorf("changing %s in the ERP: %w", o.ERP.Name, err)
+		return pc, err
 	}
-	pc.lines = lines
+	pc.lines, pc.changes = lines, changes
 	return pc, nil
 }
 
@@ -236,7 +230,7 @@ func (f *Flow) recordChanges(ctx context.Context, tx *store.Tx, msg *store.Messa
 					return err
 				}
 			case pc.ack.AckType != "RJ":
-				applyERPLines(o, pc.lines, pc.ack.Lines)
+				o.FollowERPLines(pc.lines, pc.changes)
 				if err := tx.UpdateOrder(ctx, rec); err != nil {
 					return err
 				}
@@ -269,36 +263,4 @@ func (f *Flow) recordChanges(ctx context.Context, tx *store.Tx, msg *store.Messa
 		}
 	}
 	return nil
-}
-
-// applyERPLines makes the hub's lines follow the ERP's after a change: new quantities and prices
-// of the accepted changes, cancelled lines with nothing accepted.
-func applyERPLines(o *waybill.Order, erpLines []waybill.ERPLine, replies []ChangeLineReply) {
-	byNumber, byRef := map[string]waybill.ERPLine{}, map[int64]waybill.ERPLine{}
-	for _, el := range erpLines {
-		if el.LineNumber != "" {
-			byNumber[el.LineNumber] = el
-		}
-		if el.Ref.ID != 0 {
-			byRef[el.Ref.ID] = el
-		}
-	}
-	for _, r := range replies {
-		l := o.LineByNumber(r.Number)
-		if l == nil || r.Status != "accepted" {
-			continue
-		}
-		el, found := byNumber[l.Number]
-		if !found && l.ERPLine.ID != 0 {
-			el, found = byRef[l.ERPLine.ID]
-		}
-		switch {
-		case r.Change == "delete" || (found && el.Quantity.IsZero()):
-			l.Qty.Cancelled, l.Qty.Accepted = l.Qty.Cancelled.Add(l.Qty.Accepted), waybill.Zero
-			l.Status = waybill.LineRejected
-		case found:
-			l.Quantity, l.Qty.Ordered, l.Qty.Accepted = el.Quantity, el.Quantity, el.Quantity
-			l.UnitPrice, l.HasUnitPrice = el.UnitPrice, true
-		}
-	}
 }
