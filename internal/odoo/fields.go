@@ -14,12 +14,14 @@ import (
 //	done quantity            stock.move quantity + picked (17 replaced quantity_done)
 //	picking moves            stock.picking.move_ids (16 replaced move_lines)
 //	stock context key        warehouse             warehouse_id          warehouse_id
+//	return wizard method     create_returns        action_create_returns action_create_returns
 type fieldNames struct {
 	storableFlag string // "is_storable" (18+), or "" when storable means type == "product"
 	lineUOM      string // sale.order.line unit of measure
 	moveDone     string // stock.move done quantity
 	movePicked   bool   // whether stock.move has picked
 	pickingMoves string // stock.picking one2many of stock.move
+	returnMethod string // stock.return.picking method that makes the return transfer
 }
 
 func fieldsFor(v version) fieldNames {
@@ -29,12 +31,14 @@ func fieldsFor(v version) fieldNames {
 		moveDone:     "quantity",
 		movePicked:   true,
 		pickingMoves: "move_ids",
+		returnMethod: "action_create_returns",
 	}
 	if v.Major < 19 {
 		f.lineUOM = "product_uom"
 	}
 	if v.Major < 18 {
 		f.storableFlag = ""
+		f.returnMethod = "create_returns" // 18.0 renamed it when it added action_create_returns_all
 	}
 	if v.Major < 17 {
 		f.moveDone, f.movePicked = "quantity_done", false
