@@ -282,6 +282,11 @@ func (e *ERP) ConfirmOrders(ctx context.Context, refs []waybill.ERPRef) ([]waybi
 }
 
 func (e *ERP) CancelOrder(ctx context.Context, ref waybill.ERPRef) error {
+	return e.cancelOrder(ctx, ref, nil)
+}
+
+// cancelOrder cancels the order unless check, run under e.mu, refuses.
+func (e *ERP) cancelOrder(ctx context.Context, ref waybill.ERPRef, check func(o *order) error) error {
 	if err := e.enter(ctx); err != nil {
 		return err
 	}
@@ -290,6 +295,11 @@ func (e *ERP) CancelOrder(ctx context.Context, ref waybill.ERPRef) error {
 	o, ok := e.byID[ref.ID]
 	if !ok {
 		return waybill.Errorf(waybill.ENOTFOUND, "erp_missing", "no sale order %d", ref.ID)
+	}
+	if check != nil {
+		if err := check(o); err != nil {
+			return err
+		}
 	}
 	o.state = "cancel"
 	return nil
