@@ -44,6 +44,10 @@ func (c *Client) CreateReturn(ctx context.Context, r waybill.ReturnRequest) (way
 	if err := checkReturn(r); err != nil {
 		return waybill.ReturnResult{}, err
 	}
+	r.Lines = append([]waybill.ReturnRequestLine(nil), r.Lines...)
+	if err := c.lineProducts(ctx, r.Lines); err != nil {
+		return waybill.ReturnResult{}, err
+	}
 	found, err := c.findReturns(ctx, r.HubRef)
 	if err != nil {
 		return waybill.ReturnResult{}, fmt.Errorf("finding the returns of %s: %w", r.HubRef, err)
@@ -91,8 +95,37 @@ func checkReturn(r waybill.ReturnRequest) error {
 		return waybill.Errorf(waybill.EINVALID, "return_request", "return %s has no lines", r.HubRef)
 	}
 	for _, l := range r.Lines {
-		if l.Product.ID == 0 || l.Quantity.Sign() <= 0 {
-			return waybill.Errorf(waybill.EINVALID, "return_request", "return %s: every line needs a product and a positive quantity", r.HubRef)
+		if l.Product.ID == 0 && l.SaleLine.ID == 0 || l.Quantity.Sign() <= 0 {
+			return waybill.Errorf(waybill.EINVALID, "return_request", "return %s: every line needs a product or sale line and a positive quantity", r.HubRef)
+		}
+	}
+	return nil
+}
+
+// lineProducts fills in the product of the lines that name only their sale order line.
+func (c *Client) lineProducts(ctx context.Context, lines []waybill.ReturnRequestLine) error {
+	var ids []int64
+	for _, l := range lines {
+		if l.Product.ID == 0 {
+			ids = append(ids, l.SaleLine.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rs, err := c.read(ctx, "sale.order.line", ids, []string{"id", "product_id"}, nil)
+	if err != nil {
+		return fmt.Errorf("reading the products of the returned lines: %w", err)
+	}
+	prod := map[int64]waybill.ERPRef{}
+	for _, r := range rs {
+		prod[r.ID()] = r.M2O("product_id", "product.product")
+	}
+	for i := range lines {
+		if lines[i].Product.ID == 0 {
+			if lines[i].Product = prod[lines[i].SaleLine.ID]; lines[i].Product.ID == 0 {
+				return waybill.Errorf(waybill.EINVALID, "return_request", "no Odoo sale order line %d", lines[i].SaleLine.ID)
+			}
 		}
 	}
 	return nil

@@ -70,7 +70,7 @@ func runReturns(t *testing.T, b *bundle) {
 	// 5 delivered, 2 on their way back: 4 more is too many, and nothing is made for it.
 	over := req
 	over.HubRef = "rma2-" + b.uniq
-	over.Lines = []waybill.ReturnRequestLine{{SaleLine: lineA, Product: pa, Quantity: dec("4")}}
+	over.Lines = []waybill.ReturnRequestLine{{SaleLine: lineA, Quantity: dec("4")}} // the product is read from the sale line
 	_, err = b.c.CreateReturn(b.ctx, over)
 	wantCode(t, "return above delivered", err, waybill.EREJECTED)
 	_, err = b.c.ReturnStatus(b.ctx, over.HubRef)
