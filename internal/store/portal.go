@@ -579,6 +579,45 @@ func (db *DB) PendingReturns(ctx context.Context, limit int) ([]*waybill.ReturnA
 	if err != nil {
 		return nil, err
 	}
+	return scanReturns(rows)
+}
+
+// ReturnsToFollow lists returns in one of states that were not updated (or touched, see
+// TouchReturn) since checkedBefore, least recently checked first: those whose ERP state is due
+// for another look.
+func (db *DB) ReturnsToFollow(ctx context.Context, states []waybill.ReturnState, checkedBefore time.Time, limit int) ([]*waybill.ReturnAuthorization, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	marks := make([]string, len(states))
+	args := make([]any, 0, len(states)+1)
+	for i, st := range states {
+		marks[i] = "?"
+		args = append(args, string(st))
+	}
+	args = append(args, micros(checkedBefore))
+	rows, err := db.b.Query(ctx, fmt.Sprintf(`SELECT doc FROM portal_returns WHERE state IN (%s) AND updated_at < ? ORDER BY updated_at, id LIMIT %d`,
+		strings.Join(marks, ", "), clampLimit(limit)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanReturns(rows)
+}
+
+// TouchReturn records that the return was checked now without changing it, so ReturnsToFollow
+// leaves it alone for a while. ErrNotFound when there is no such return.
+func (db *DB) TouchReturn(ctx context.Context, id string) error {
+	n, err := db.b.Exec(ctx, `UPDATE portal_returns SET updated_at = ? WHERE id = ?`, micros(db.now()), id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func scanReturns(rows Rows) ([]*waybill.ReturnAuthorization, error) {
 	defer rows.Close()
 	var out []*waybill.ReturnAuthorization
 	for rows.Next() {
