@@ -30,7 +30,8 @@ type editOrderInput struct {
 }
 
 // editOrder changes an order held for review (If-Match required), which a replay then submits as
-// edited, or files a change request (202) for an order the ERP accepted.
+// edited, or files a change request (202) for an order the ERP accepted, applied through the ERP
+// as cancelOrder's is.
 func (s *Server) editOrder(ctx context.Context, in *editOrderInput) (*orderOutput, error) {
 	p := principal(ctx)
 	rec, err := s.ownOrder(ctx, in.ID)
@@ -57,7 +58,9 @@ func (s *Server) editOrder(ctx context.Context, in *editOrderInput) (*orderOutpu
 		newLines = canonical(&req, env).Lines
 	}
 	status := http.StatusOK
+	var cr *store.ChangeRequest
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		cr = nil
 		cur, err := tx.Order(ctx, rec.Order.ID)
 		if err != nil {
 			return err
@@ -96,13 +99,8 @@ func (s *Server) editOrder(ctx context.Context, in *editOrderInput) (*orderOutpu
 		default:
 			status = http.StatusAccepted
 			detail, _ := json.Marshal(in.Body)
-			cr := &store.ChangeRequest{ID: store.NewID("chg"), Account: p.Account, OrderID: o.ID, Kind: "change", Detail: string(detail), State: "requested"}
-			if err := tx.InsertChangeRequest(ctx, cr); err != nil {
-				return err
-			}
-			return tx.Audit(ctx, store.AuditRecord{Kind: "order.change_requested", CorrelationID: o.CorrelationID, Partner: o.Partner, Subject: o.ID,
-				Actor: "portal key " + p.Key.ID, Summary: "change requested after acceptance (change request " + cr.ID + ")",
-				Detail: map[string]any{"change": string(detail)}, Refs: []string{o.PONumber, o.ID, cr.ID, o.ERP.Name}})
+			cr, err = s.fileChange(ctx, tx, p, o, changeLines, string(detail))
+			return err
 		}
 	})
 	if err != nil {
@@ -110,6 +108,9 @@ func (s *Server) editOrder(ctx context.Context, in *editOrderInput) (*orderOutpu
 			return nil, problem(http.StatusPreconditionFailed, ProbPrecondition, "the order changed meanwhile; read it again")
 		}
 		return nil, fromErr(err)
+	}
+	if cr != nil {
+		s.tryChange(ctx, cr)
 	}
 	rec, err = s.ownOrder(ctx, in.ID)
 	if err != nil {

@@ -208,20 +208,21 @@ func TestCancel(t *testing.T) {
 		require.Equal(t, "cancelled", co.State)
 		b.erp.SetDown(false)
 
-		// After acceptance: a change request for the ERP to decide.
+		// After acceptance: a change request, which the ERP (answering at once) applies.
 		r = b.call(t, "acme", "POST", "/v1/orders", order("PO-C2"), "Idempotency-Key", "k2")
 		require.Equal(t, http.StatusCreated, r.Status)
 		r.json(t, &o)
 		c = b.call(t, "acme", "POST", "/v1/orders/"+o.ID+"/cancel", nil)
 		require.Equal(t, http.StatusAccepted, c.Status, "%s", c.Body)
 		c.json(t, &co)
-		require.Equal(t, "accepted", co.State)
+		require.Equal(t, "cancelled", co.State)
 		require.Len(t, co.ChangeRequests, 1)
 		require.Equal(t, "cancel", co.ChangeRequests[0].Kind)
+		require.Equal(t, "accepted", co.ChangeRequests[0].State)
 
 		// A final order cannot be cancelled.
 		c = b.call(t, "acme", "POST", "/v1/orders/"+co.ID+"/cancel", nil)
-		require.Equal(t, http.StatusAccepted, c.Status)
+		require.Equal(t, http.StatusConflict, c.Status)
 		again := b.call(t, "acme", "POST", "/v1/orders/"+cancelledID(t, b)+"/cancel", nil)
 		require.Equal(t, http.StatusConflict, again.Status)
 		require.Equal(t, portal.ProblemBase+portal.ProbNotEditable, again.problem(t).Type)

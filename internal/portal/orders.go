@@ -123,12 +123,16 @@ type ShipmentEvent struct {
 	At     time.Time `json:"at"`
 }
 
-// ChangeRequest is a request to change or cancel an accepted order.
+// ChangeRequest is a request to change or cancel an accepted order, and its decision: the ERP
+// applied it (accepted) or it was refused, with the reason.
 type ChangeRequest struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind" enum:"cancel,change"`
-	State     string    `json:"state" enum:"requested,accepted,refused"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string             `json:"id"`
+	Kind      string             `json:"kind" enum:"cancel,change"`
+	State     string             `json:"state" enum:"requested,accepted,refused" doc:"requested until the ERP applied it (accepted) or it was refused"`
+	Reason    string             `json:"reason,omitempty" doc:"Why it was refused; for an accepted change, the parts of it that were not applied"`
+	Lines     []OrderLineRequest `json:"lines,omitempty" doc:"The lines asked for (kind change)"`
+	CreatedAt time.Time          `json:"created_at"`
+	DecidedAt time.Time          `json:"decided_at,omitzero" required:"false" doc:"When it was accepted or refused"`
 }
 
 type createOrderInput struct {
@@ -541,7 +545,7 @@ func (s *Server) view(ctx context.Context, rec *store.OrderRecord, history, trac
 	if history {
 		if crs, err := s.db.ChangeRequests(ctx, o.ID); err == nil {
 			for _, c := range crs {
-				v.ChangeRequests = append(v.ChangeRequests, ChangeRequest{ID: c.ID, Kind: c.Kind, State: string(c.State), CreatedAt: c.CreatedAt})
+				v.ChangeRequests = append(v.ChangeRequests, viewChange(c))
 			}
 		}
 	}
@@ -656,7 +660,8 @@ type cancelOrderInput struct {
 }
 
 // cancelOrder cancels an order not yet accepted, or files a cancellation request for an accepted
-// one (202) that the ERP accepts or refuses.
+// one (202), which is applied through the ERP at once when it answers in time, and by the change
+// worker otherwise (see change.go).
 func (s *Server) cancelOrder(ctx context.Context, in *cancelOrderInput) (*orderOutput, error) {
 	p := principal(ctx)
 	rec, err := s.ownOrder(ctx, in.ID)
@@ -669,7 +674,9 @@ func (s *Server) cancelOrder(ctx context.Context, in *cancelOrderInput) (*orderO
 		}
 	}
 	status := http.StatusOK
+	var cr *store.ChangeRequest
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		cr = nil
 		cur, err := tx.Order(ctx, rec.Order.ID)
 		if err != nil {
 			return err
@@ -683,20 +690,18 @@ func (s *Server) cancelOrder(ctx context.Context, in *cancelOrderInput) (*orderO
 				return err
 			}
 			rec = cur
-			return tx.Audit(ctx, store.AuditRecord{Kind: "order.cancelled", CorrelationID: cur.Order.CorrelationID, Partner: cur.Order.Partner,
+			if err := tx.Audit(ctx, store.AuditRecord{Kind: "order.cancelled", CorrelationID: cur.Order.CorrelationID, Partner: cur.Order.Partner,
 				Subject: cur.Order.ID, Actor: "portal key " + p.Key.ID, Summary: "cancelled by the customer before acceptance",
-				Refs: []string{cur.Order.PONumber, cur.Order.ID}})
+				Refs: []string{cur.Order.PONumber, cur.Order.ID}}); err != nil {
+				return err
+			}
+			return s.Publish(ctx, tx, cur.Order.Account, EventOrderCancelled, s.view(ctx, cur, false, false))
 		case st.Final():
 			return problem(http.StatusConflict, ProbNotEditable, "the order is "+string(st)+" and can no longer be cancelled")
 		default:
 			status = http.StatusAccepted
-			cr := &store.ChangeRequest{ID: store.NewID("chg"), Account: p.Account, OrderID: cur.Order.ID, Kind: "cancel", Detail: "{}", State: "requested"}
-			if err := tx.InsertChangeRequest(ctx, cr); err != nil {
-				return err
-			}
-			return tx.Audit(ctx, store.AuditRecord{Kind: "order.change_requested", CorrelationID: cur.Order.CorrelationID, Partner: cur.Order.Partner,
-				Subject: cur.Order.ID, Actor: "portal key " + p.Key.ID, Summary: "cancellation requested after acceptance (change request " + cr.ID + ")",
-				Refs: []string{cur.Order.PONumber, cur.Order.ID, cr.ID, cur.Order.ERP.Name}})
+			cr, err = s.fileChange(ctx, tx, p, cur.Order, changeCancel, "{}")
+			return err
 		}
 	})
 	if err != nil {
@@ -705,6 +710,9 @@ func (s *Server) cancelOrder(ctx context.Context, in *cancelOrderInput) (*orderO
 			return nil, problem(http.StatusConflict, ProbNotEditable, "the order changed meanwhile and can no longer be cancelled here")
 		}
 		return nil, fromErr(err)
+	}
+	if cr != nil {
+		s.tryChange(ctx, cr)
 	}
 	rec, err = s.ownOrder(ctx, in.ID)
 	if err != nil {

@@ -161,7 +161,8 @@ func (s *Server) API() huma.API { return s.api }
 // OpenAPI returns the OpenAPI document as served at /v1/openapi.json.
 func (s *Server) OpenAPI() ([]byte, error) { return s.api.OpenAPI().MarshalJSON() }
 
-// Start starts the webhook dispatcher, the return sender and the availability refresh.
+// Start starts the webhook dispatcher, the return sender, the change request worker and the
+// availability refresh.
 func (s *Server) Start(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -171,9 +172,10 @@ func (s *Server) Start(ctx context.Context) {
 	s.started = true
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go func() { defer s.bg.Done(); s.dispatchLoop(bg) }()
 	go func() { defer s.bg.Done(); s.refreshLoop(bg) }()
+	go func() { defer s.bg.Done(); s.changeLoop(bg) }()
 	if q := s.hub.Queue(); q != nil {
 		// Job completions wake waiting requests (a rejection or a hold has no hook of its own),
 		// at most every 20 ms: under load, hundreds of jobs finish per second.

@@ -32,10 +32,17 @@ const (
 	EventOrderInvoiced  = "order.invoiced"
 	EventReturnUpdated  = "return.updated"
 	EventTest           = "test"
+	// EventOrderCancelled: the order was cancelled at the customer's request (before acceptance,
+	// or through the ERP by a change request). Its data is the order.
+	EventOrderCancelled = "order.cancelled"
+	// EventChangeRequestUpdated: a change request was decided (accepted or refused). Its data is
+	// a ChangeDecision.
+	EventChangeRequestUpdated = "change_request.updated"
 )
 
 // Events lists the event types a subscription may name.
-var Events = []string{EventOrderAccepted, EventOrderRejected, EventOrderShipped, EventOrderDelivered, EventOrderInvoiced, EventReturnUpdated}
+var Events = []string{EventOrderAccepted, EventOrderRejected, EventOrderShipped, EventOrderDelivered, EventOrderInvoiced, EventReturnUpdated,
+	EventOrderCancelled, EventChangeRequestUpdated}
 
 // Event is the body of every webhook delivery.
 type Event struct {
@@ -240,7 +247,7 @@ func (s *Server) post(ctx context.Context, w *store.Webhook, d *store.Delivery) 
 // WebhookRequest is the body of POST /v1/webhooks.
 type WebhookRequest struct {
 	URL    string   `json:"url" format:"uri" maxLength:"2000" doc:"HTTPS endpoint (HTTP only for loopback)"`
-	Events []string `json:"events" minItems:"1" doc:"Event types, or * for all" enum:"order.accepted,order.rejected,order.shipped,order.delivered,order.invoiced,return.updated,*"`
+	Events []string `json:"events" minItems:"1" doc:"Event types, or * for all" enum:"order.accepted,order.rejected,order.shipped,order.delivered,order.invoiced,return.updated,order.cancelled,change_request.updated,*"`
 }
 
 // Subscription is a webhook subscription. Secret is shown only when it is created.
