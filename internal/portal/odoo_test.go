@@ -2,9 +2,11 @@ package portal_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,6 +19,14 @@ import (
 // JSON-2, demo data: customers ACME, GLOBEX, INITECH; products WID-10, WID-20, GAD-PRO, ...).
 func setupOdoo(t *testing.T) (*bundle, *odoosim.Server) {
 	t.Helper()
+	b, sim, _ := setupOdooClient(t)
+	return b, sim
+}
+
+// setupOdooClient is setupOdoo that also returns a connector of its own to the simulator, for
+// the tests to act as Odoo's users do (validating transfers, invoicing).
+func setupOdooClient(t *testing.T) (*bundle, *odoosim.Server, *odoo.Client) {
+	t.Helper()
 	sim := odoosim.New(odoosim.Options{Version: "19.0", Database: "sim"})
 	sim.SeedDemo()
 	srv := httptest.NewServer(sim)
@@ -25,7 +35,9 @@ func setupOdoo(t *testing.T) (*bundle, *odoosim.Server) {
 	oc.URL, oc.Database, oc.User, oc.APIKey = srv.URL, "sim", "admin", "sim-admin-key"
 	c, err := odoo.New(context.Background(), oc)
 	require.NoError(t, err)
-	return setupWith(t, "sqlite", c), sim
+	user, err := odoo.New(context.Background(), oc)
+	require.NoError(t, err)
+	return setupWith(t, "sqlite", c), sim, user
 }
 
 func TestOdooOrderAccepted(t *testing.T) {
@@ -96,4 +108,79 @@ func TestOdooCatalogAndBilling(t *testing.T) {
 	require.Equal(t, http.StatusOK, s.Status, "%s", s.Body)
 	s.json(t, &st)
 	require.Equal(t, "0.00", st.Balance)
+}
+
+// TestOdooReturnCredited takes part of a delivered and invoiced order back through the portal:
+// Odoo makes the return transfer at once, the warehouse receives it, and the dispatcher follows
+// the RMA to credited with Odoo's credit note, telling the subscriber.
+func TestOdooReturnCredited(t *testing.T) {
+	t.Parallel()
+	b, _, c := setupOdooClient(t)
+	ctx := t.Context()
+	r := newReceiver(t)
+	b.subscribe(t, "acme", r, portal.EventReturnUpdated)
+	res := b.call(t, "acme", "POST", "/v1/orders", order("PO-ODOO-RET", line("WID-10", "5"), line("BLT-M8", "10")), "Idempotency-Key", "ret")
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var o orderView
+	res.json(t, &o)
+	require.Equal(t, "accepted", o.State)
+	rec, err := b.db.Order(ctx, o.ID)
+	require.NoError(t, err)
+	so := rec.Order.ERP.ID
+
+	// The warehouse ships everything; accounting invoices and posts.
+	st, err := c.OrderStatus(ctx, rec.Order.ERP)
+	require.NoError(t, err)
+	require.Len(t, st.Deliveries, 1)
+	_, err = c.Method(ctx, "stock.picking", "button_validate", []int64{st.Deliveries[0].Ref.ID}, nil)
+	require.NoError(t, err)
+	wctx := map[string]any{"active_model": "sale.order", "active_ids": []any{so}, "active_id": so}
+	w, err := c.Create(ctx, "sale.advance.payment.inv", []map[string]any{{"advance_payment_method": "delivered"}}, wctx)
+	require.NoError(t, err)
+	_, err = c.Method(ctx, "sale.advance.payment.inv", "create_invoices", w, wctx)
+	require.NoError(t, err)
+	st, err = c.OrderStatus(ctx, rec.Order.ERP)
+	require.NoError(t, err)
+	require.Len(t, st.Invoices, 1)
+	_, err = c.Method(ctx, "account.move", "action_post", []int64{st.Invoices[0].Ref.ID}, nil)
+	require.NoError(t, err)
+
+	// Two of the five widgets come back.
+	res = b.call(t, "acme", "POST", "/v1/returns", map[string]any{"order_id": o.ID, "reason": "damaged",
+		"lines": []map[string]any{{"line_number": "1", "quantity": "2"}}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var ret portal.Return
+	res.json(t, &ret)
+	require.Equal(t, "approved", ret.State, "%s", ret.Reason)
+	require.Regexp(t, `^WH/IN/\d+$`, ret.ERPReturn, "Odoo's return transfer")
+
+	// Four more is above what is left to return.
+	res = b.call(t, "acme", "POST", "/v1/returns", map[string]any{"order_id": o.ID,
+		"lines": []map[string]any{{"line_number": "1", "quantity": "4"}}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, "%s", res.Body)
+
+	// The warehouse receives the return; the dispatcher finds it and the credit note.
+	picks, err := c.SearchRead(ctx, "stock.picking", []any{[]any{"name", "=", ret.ERPReturn}}, []string{"id"}, nil)
+	require.NoError(t, err)
+	require.Len(t, picks, 1)
+	id, _ := picks[0]["id"].(json.Number).Int64()
+	_, err = c.Method(ctx, "stock.picking", "button_validate", []int64{id}, nil)
+	require.NoError(t, err)
+	var got portal.Return
+	b.eventually(t, 10*time.Second, func() bool {
+		b.call(t, "acme", "GET", "/v1/returns/"+ret.ID, nil).json(t, &got)
+		return got.State == "credited"
+	})
+	require.Regexp(t, `^RINV/\d{4}/\d+$`, got.Credit, "Odoo's credit note number")
+	require.Equal(t, ret.ERPReturn, got.ERPReturn)
+	marked, err := c.SearchRead(ctx, "stock.picking", []any{[]any{"origin", "=", c.HubRef(ret.ID)}}, []string{"id"}, nil)
+	require.NoError(t, err)
+	require.Len(t, marked, 1, "one Odoo return transfer per RMA")
+
+	evs := r.waitFor(t, 2)
+	var last portal.Return
+	require.Equal(t, portal.EventReturnUpdated, evs[len(evs)-1].Type)
+	require.NoError(t, json.Unmarshal(evs[len(evs)-1].Data, &last))
+	require.Equal(t, "credited", last.State)
+	require.Equal(t, got.Credit, last.Credit)
 }

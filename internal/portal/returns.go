@@ -188,13 +188,23 @@ func (s *Server) sendReturn(ctx context.Context, ra *waybill.ReturnAuthorization
 		s.log.Info("return not sent yet", "return", ra.ID, "error", err)
 		return
 	}
-	err = s.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	s.recordReturn(ctx, ra, rec)
+}
+
+// recordReturn saves the ERP's new state of a return with its audit record and the
+// return.updated webhook, in one transaction.
+func (s *Server) recordReturn(ctx context.Context, ra *waybill.ReturnAuthorization, rec *store.OrderRecord) {
+	refs := []string{ra.ID, ra.ERP.Name}
+	if ra.Credit.Name != "" {
+		refs = append(refs, ra.Credit.Name)
+	}
+	err := s.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if err := tx.UpdateReturn(ctx, ra); err != nil {
 			return err
 		}
 		if err := tx.Audit(ctx, store.AuditRecord{Kind: "return." + string(ra.State), CorrelationID: rec.Order.CorrelationID, Partner: rec.Order.Partner,
-			Subject: ra.ID, Actor: "portal", Summary: fmt.Sprintf("return %s %s by the ERP %s", ra.ID, ra.State, ra.ERP.Name),
-			Refs: []string{ra.ID, ra.ERP.Name}}); err != nil {
+			Subject: ra.ID, Actor: "portal", Summary: fmt.Sprintf("return %s %s by the ERP %s", ra.ID, ra.State, firstNonEmpty(ra.Credit.Name, ra.ERP.Name)),
+			Refs: refs}); err != nil {
 			return err
 		}
 		return s.Publish(ctx, tx, ra.Account, EventReturnUpdated, viewReturn(ra))
@@ -204,11 +214,27 @@ func (s *Server) sendReturn(ctx context.Context, ra *waybill.ReturnAuthorization
 	}
 }
 
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// returnSendGrace is how long the dispatcher leaves a new RMA to the request that created it
+// (which gives the ERP 3 s): two CreateReturn calls at once for one RMA would both find nothing
+// and both create a return.
+const returnSendGrace = 5 * time.Second
+
+// sendReturns sends the ERP the RMAs still requested once their grace has passed: those whose
+// request could not reach the ERP.
 func (s *Server) sendReturns(ctx context.Context) {
 	if _, ok := s.erp.(waybill.Returns); !ok {
 		return
 	}
-	pending, err := s.db.PendingReturns(ctx, 20)
+	pending, err := s.db.ReturnsToFollow(ctx, []waybill.ReturnState{waybill.ReturnRequested}, s.now().Add(-returnSendGrace), 20)
 	if err != nil {
 		return
 	}
@@ -220,6 +246,72 @@ func (s *Server) sendReturns(ctx context.Context) {
 		s.sendReturn(sctx, ra)
 		cancel()
 	}
+}
+
+// returnFollowTicks is how many dispatcher intervals (Config.DispatchInterval) pass before the
+// dispatcher asks the ERP again about an approved or received return: 15 s with the default
+// interval, so a busy portal does not poll every open return every second.
+const returnFollowTicks = 15
+
+// returnRank orders the states a return moves through; the dispatcher never moves one back.
+var returnRank = map[waybill.ReturnState]int{waybill.ReturnRequested: 0, waybill.ReturnApproved: 1, waybill.ReturnReceived: 2,
+	waybill.ReturnCredited: 3, waybill.ReturnRefused: 3}
+
+// followReturns asks the ERP about the approved and received returns not checked for
+// returnFollowTicks intervals, a batch at a time, and records those whose state moved on (goods
+// received, credit note posted, return cancelled in the ERP).
+func (s *Server) followReturns(ctx context.Context) {
+	rets, ok := s.erp.(waybill.Returns)
+	if !ok {
+		return
+	}
+	due, err := s.db.ReturnsToFollow(ctx, []waybill.ReturnState{waybill.ReturnApproved, waybill.ReturnReceived},
+		s.now().Add(-returnFollowTicks*s.cfg.DispatchInterval), 20)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("reading the returns to follow", "error", err)
+		}
+		return
+	}
+	for _, ra := range due {
+		if ctx.Err() != nil {
+			return
+		}
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s.followReturn(sctx, rets, ra)
+		cancel()
+	}
+}
+
+// followReturn reads one return's state in the ERP and records it when it moved forward; either
+// way the return is marked as checked.
+func (s *Server) followReturn(ctx context.Context, rets waybill.Returns, ra *waybill.ReturnAuthorization) {
+	res, err := rets.ReturnStatus(ctx, ra.ID)
+	moved := err == nil && (returnRank[res.State] > returnRank[ra.State] || res.State == ra.State && res.Credit != ra.Credit && !res.Credit.IsZero())
+	if err != nil {
+		s.log.Info("return status not read", "return", ra.ID, "error", err)
+	}
+	if !moved {
+		if err := s.db.TouchReturn(context.WithoutCancel(ctx), ra.ID); err != nil {
+			s.log.Warn("marking a return as checked", "return", ra.ID, "error", err)
+		}
+		return
+	}
+	rec, err := s.db.Order(ctx, ra.OrderID)
+	if err != nil {
+		return
+	}
+	ra.State = res.State
+	if !res.Delivery.IsZero() {
+		ra.ERP = res.Delivery
+	}
+	if !res.Credit.IsZero() {
+		ra.Credit = res.Credit
+	}
+	if res.State == waybill.ReturnRefused && res.Reason != "" {
+		ra.Reason = res.Reason
+	}
+	s.recordReturn(ctx, ra, rec)
 }
 
 type listReturnsInput struct {

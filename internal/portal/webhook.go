@@ -139,8 +139,8 @@ func (s *Server) onAccepted(ctx context.Context, tx *store.Tx, _ jobs.Queue, o *
 	return s.Publish(ctx, tx, o.Account, EventOrderAccepted, s.view(ctx, rec, false, false))
 }
 
-// dispatchLoop delivers due webhooks and sends pending returns to the ERP, when woken and at
-// DispatchInterval.
+// dispatchLoop delivers due webhooks, sends pending returns to the ERP and follows the approved
+// and received ones there, when woken and at DispatchInterval.
 func (s *Server) dispatchLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.DispatchInterval)
 	defer t.Stop()
@@ -148,6 +148,7 @@ func (s *Server) dispatchLoop(ctx context.Context) {
 		for s.dispatchOnce(ctx) > 0 && ctx.Err() == nil {
 		}
 		s.sendReturns(ctx)
+		s.followReturns(ctx)
 		if n, err := s.db.PurgeIdempotency(ctx, s.now().Add(-s.cfg.IdempotencyTTL)); err == nil && n > 0 {
 			s.log.Debug("purged idempotency keys", "count", n)
 		}
