@@ -143,10 +143,16 @@ func (s *Server) applyChange(ctx context.Context, cr *store.ChangeRequest) {
 	}
 }
 
-// retryChange leaves a change request requested, due again after a backoff.
+// retryChange leaves a change request requested, due again after a backoff, or after the wait
+// the error asks for (jobs.Waiter) when that is longer.
 func (s *Server) retryChange(ctx context.Context, cr *store.ChangeRequest, cause error) {
 	cr.LastError = cause.Error()
-	next := s.now().Add(jobs.Backoff{Base: s.cfg.DispatchInterval, Max: changeRetryMax}.Delay(cr.Attempts + 1))
+	wait := jobs.Backoff{Base: s.cfg.DispatchInterval, Max: changeRetryMax}.Delay(cr.Attempts + 1)
+	var w jobs.Waiter
+	if errors.As(cause, &w) && w.Wait() > wait {
+		wait = w.Wait() // an open circuit breaker, a Retry-After
+	}
+	next := s.now().Add(wait)
 	log := s.log.Info
 	if waybill.Code(cause) != waybill.EUNAVAILABLE && !errors.Is(cause, context.DeadlineExceeded) {
 		log = s.log.Warn
