@@ -41,7 +41,8 @@ type Config struct {
 	// WebhookTimeout bounds one delivery attempt.
 	WebhookTimeout time.Duration
 	// DispatchInterval is how often the dispatcher looks for due deliveries and pending returns
-	// when nothing woke it.
+	// when nothing woke it, and how often the change worker looks for due change requests (also
+	// the first retry delay of a change request, doubling up to 5 minutes).
 	DispatchInterval time.Duration
 	// LeadTime and BackorderLeadTime estimate promised dates when the ERP gives none.
 	LeadTime, BackorderLeadTime time.Duration
