@@ -24,6 +24,7 @@ const FileName = "waybill.db"
 type Backend struct {
 	db   *sql.DB
 	path string
+	gc   *committer
 }
 
 var _ store.Backend = (*Backend)(nil)
@@ -51,7 +52,7 @@ func Open(ctx context.Context, dir string) (*Backend, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	return &Backend{db: db, path: path}, nil
+	return &Backend{db: db, path: path, gc: newCommitter(db)}, nil
 }
 
 // DB returns the database/sql handle (for River's riversqlite driver).
@@ -98,12 +99,9 @@ func (b *Backend) QueryRow(ctx context.Context, q string, args ...any) store.Row
 	return b.db.QueryRowContext(ctx, q, args...)
 }
 
+// Begin starts a transaction in the open commit group (see committer).
 func (b *Backend) Begin(ctx context.Context) (store.TxExecutor, error) {
-	tx, err := b.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &txExec{tx: tx}, nil
+	return b.gc.begin(ctx)
 }
 
 type execer interface {
@@ -117,18 +115,3 @@ func execSQL(ctx context.Context, e execer, q string, args []any) (int64, error)
 	}
 	return res.RowsAffected()
 }
-
-type txExec struct{ tx *sql.Tx }
-
-func (t *txExec) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return execSQL(ctx, t.tx, q, args)
-}
-func (t *txExec) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
-	return t.tx.QueryContext(ctx, q, args...)
-}
-func (t *txExec) QueryRow(ctx context.Context, q string, args ...any) store.Row {
-	return t.tx.QueryRowContext(ctx, q, args...)
-}
-func (t *txExec) Commit(context.Context) error   { return t.tx.Commit() }
-func (t *txExec) Rollback(context.Context) error { return t.tx.Rollback() }
-func (t *txExec) Native() any                    { return t.tx }
