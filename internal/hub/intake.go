@@ -113,7 +113,7 @@ func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest
 		}
 		var opts *river.InsertOpts
 		if h.fair > 0 {
-			waiting, _, err := tx.PartnerBacklog(ctx, m.Partner, h.fair+1)
+			waiting, err := tx.PartnerBacklog(ctx, store.BacklogMessages, m.Partner, h.fair+1)
 			if err != nil {
 				return err
 			}

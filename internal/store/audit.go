@@ -85,18 +85,38 @@ func cleanRefs(refs []string) []string {
 	return out
 }
 
-func (tx *Tx) addTraceKey(ctx context.Context, key, corr string) error {
+// addTraceKey links key to corr when the transaction commits: a transaction's keys (a receipt's
+// message and transport ids, an order's PO and id, ...) are written in one statement.
+func (tx *Tx) addTraceKey(_ context.Context, key, corr string) error {
 	k := traceKey{key, corr}
 	if tx.traced[k] {
 		return nil
-	}
-	if _, err := tx.ex.Exec(ctx, `INSERT INTO trace_keys (key, correlation_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, key, corr); err != nil {
-		return fmt.Errorf("indexing trace key: %w", err)
 	}
 	if tx.traced == nil {
 		tx.traced = map[traceKey]bool{}
 	}
 	tx.traced[k] = true
+	tx.traceKeys = append(tx.traceKeys, k)
+	return nil
+}
+
+// traceKeyBatch bounds the rows of one INSERT (and so the variants of the statement kept prepared).
+const traceKeyBatch = 16
+
+func (tx *Tx) writeTraceKeys(ctx context.Context) error {
+	for keys := tx.traceKeys; len(keys) > 0; {
+		n := min(len(keys), traceKeyBatch)
+		q := `INSERT INTO trace_keys (key, correlation_id) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1) + ` ON CONFLICT DO NOTHING`
+		args := make([]any, 0, 2*n)
+		for _, k := range keys[:n] {
+			args = append(args, k.key, k.corr)
+		}
+		if _, err := tx.ex.Exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("indexing trace keys: %w", err)
+		}
+		keys = keys[n:]
+	}
+	tx.traceKeys = nil
 	return nil
 }
 

@@ -148,6 +148,7 @@ type Tx struct {
 
 	auditLocked bool
 	traced      map[traceKey]bool
+	traceKeys   []traceKey // added by this transaction, written at commit in one statement
 	afterCommit []func()
 }
 
@@ -197,6 +198,9 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 	}()
 	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.writeTraceKeys(ctx); err != nil {
 		return err
 	}
 	if err = ex.Commit(ctx); err != nil {
