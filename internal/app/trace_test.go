@@ -86,6 +86,6 @@ func TestOneTraceFromReceiptToOdoo(t *testing.T) {
 		}
 	}
 	require.True(t, names["job process_message"], "the processing job continues the receipt's trace: %v", names)
-	require.True(t, names["job submit_order"], "and the submission job: %v", names)
+	require.True(t, names["erp batch"], "and the ERP submission it made: %v", names)
 	require.True(t, names["odoo sale.order.create"], "and the Odoo calls it made: %v", names)
 }

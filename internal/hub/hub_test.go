@@ -427,3 +427,30 @@ func TestEmitDeliversOnceAfterCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestProcessRerunSubmitsLeftoverOrders covers a hub that died after recording a message's
+// orders and before submitting them: the rescued process_message job finds the message processed
+// and has each order still validated submitted.
+func TestProcessRerunSubmitsLeftoverOrders(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		msg := &store.Message{ID: store.NewID("msg"), CorrelationID: store.NewID("cor"), Direction: store.Inbound,
+			Channel: waybill.ChannelHTTP, Partner: "acme", DocType: "order", Digest: "leftover", Payload: []byte("{}"),
+			State: store.MessageProcessed, ReceivedAt: time.Now()}
+		o := &waybill.Order{ID: store.NewID("ord"), CorrelationID: msg.CorrelationID, Partner: "acme", Account: "ACME",
+			Channel: waybill.ChannelHTTP, PONumber: "PO-LEFT", Currency: "USD", State: waybill.OrderValidated,
+			Lines: []waybill.Line{{Number: "1", VendorItem: "SKU-1", Quantity: waybill.MustDecimal("2"), UOM: "EA",
+				Qty: waybill.LineQty{Ordered: waybill.MustDecimal("2")}}}}
+		require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertMessage(ctx, msg); err != nil {
+				return err
+			}
+			return tx.InsertOrder(ctx, o, msg.ID)
+		}))
+		require.NoError(t, b.app.Queue.Insert(ctx, hub.ProcessMessage{MessageID: msg.ID, CorrelationID: msg.CorrelationID, Partner: "acme"}, nil))
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-LEFT") == waybill.OrderAccepted })
+		require.Equal(t, 1, b.erp.Stats().Orders)
+	})
+}

@@ -24,15 +24,17 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessMessage]
 }
 
 // processMessage decodes a message into orders and records each as received and then validated
-// (or rejected), enqueueing its submission, all in one transaction. It is idempotent: a message
-// that is no longer in the received (or replayed) state was already processed.
+// (or rejected) in one transaction, then submits the validated ones to the ERP itself (see
+// submitInline). It is idempotent: a message no longer in the received (or replayed) state was
+// processed already, and a run interrupted before its orders were submitted leaves them to
+// submit_order jobs (resumeSubmits).
 func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 	msg, err := h.db.Message(ctx, a.MessageID)
 	if err != nil {
 		return err
 	}
 	if msg.State != store.MessageReceived && msg.State != store.MessageReplayed {
-		return nil
+		return h.resumeSubmits(ctx, msg)
 	}
 	if err := h.payload(ctx, msg); err != nil {
 		return err
@@ -48,14 +50,18 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 		return &waybill.Error{Code: waybill.EINVALID, Reason: "unknown_doc_type",
 			Message: fmt.Sprintf("no translation for document type %q", msg.DocType), Where: waybill.Location{Partner: p.ID}}
 	}
+	// Orders recorded from here on (by the decoder's orders below, or by a Processor through
+	// RecordOrder) are submitted by this job once their transaction has committed.
+	inline := &inlineSubmits{}
+	ctx = context.WithValue(ctx, inlineKey{}, inline)
 	orders, err := dec(ctx, msg, p)
 	if err != nil {
 		return err
 	}
-	return h.db.InTx(ctx, func(tx *store.Tx) error {
+	err = h.db.InTx(ctx, func(tx *store.Tx) error {
 		claimed, err := tx.ClaimMessage(ctx, msg.ID)
 		if err != nil || !claimed {
-			return err // !claimed: processed concurrently
+			return err // !claimed: processed concurrently, or by a Processor
 		}
 		for _, o := range orders {
 			if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
@@ -64,6 +70,10 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return h.submitInline(ctx, inline.take())
 }
 
 func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, o *waybill.Order) error {
@@ -156,15 +166,7 @@ func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message,
 		return tx.Audit(ctx, store.AuditRecord{Kind: "order.rejected", CorrelationID: o.CorrelationID, Partner: p.ID, Subject: o.ID,
 			Actor: "hub", Summary: "rejected: " + reason, Detail: map[string]any{"reasons": problems}, Refs: refs})
 	}
-	var opts *river.InsertOpts
-	if h.fair > 0 {
-		_, waiting, err := tx.PartnerBacklog(ctx, p.ID, h.fair+1)
-		if err != nil {
-			return err
-		}
-		opts = h.fairOpts(waiting)
-	}
-	return h.q.InsertTx(ctx, tx, SubmitOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: p.ID}, opts)
+	return h.scheduleSubmit(ctx, tx, o, msg.ID)
 }
 
 // supersede cancels the order holding a business key, when it is not yet accepted, and gives the

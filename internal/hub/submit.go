@@ -37,6 +37,11 @@ func (h *Hub) submitOrder(ctx context.Context, a SubmitOrder) error {
 	if err != nil {
 		return err
 	}
+	return h.submit(ctx, a, rec)
+}
+
+// submit is submitOrder for an order already read (or just recorded).
+func (h *Hub) submit(ctx context.Context, a SubmitOrder, rec *store.OrderRecord) error {
 	o := rec.Order
 	switch o.State {
 	case waybill.OrderValidated, waybill.OrderOnHold:

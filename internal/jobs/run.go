@@ -40,7 +40,7 @@ func (r *Runner) Run(ctx context.Context, job *rivertype.JobRow, args Args, fn f
 		if p := recover(); p != nil {
 			perr := fmt.Errorf("%w: %v", ErrPanic, p)
 			log.Error("job panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = r.deadLetter(ctx, job, subj, &waybill.Error{Code: waybill.EINTERNAL, Reason: "panic",
+			err = r.deadLetterJob(ctx, job, subj, &waybill.Error{Code: waybill.EINTERNAL, Reason: "panic",
 				Message: fmt.Sprintf("processing panicked: %v", p), Err: perr}, log)
 			r.observer().JobFinished(job.Kind, "dead", time.Since(start))
 		}
@@ -66,17 +66,42 @@ func (r *Runner) Run(ctx context.Context, job *rivertype.JobRow, args Args, fn f
 	if waybill.IsPermanent(err) {
 		log.Warn("job failed permanently", "code", waybill.Code(err), "reason", waybill.Reason(err), "error", err)
 		r.observer().JobFinished(job.Kind, "dead", time.Since(start))
-		return r.deadLetter(ctx, job, subj, err, log)
+		return r.deadLetterJob(ctx, job, subj, err, log)
 	}
 	if job.Attempt >= job.MaxAttempts {
 		log.Warn("job out of retries", "error", err)
 		r.observer().JobFinished(job.Kind, "dead", time.Since(start))
-		return r.deadLetter(ctx, job, subj, &waybill.Error{Code: waybill.Code(err), Reason: "retries_exhausted",
+		return r.deadLetterJob(ctx, job, subj, &waybill.Error{Code: waybill.Code(err), Reason: "retries_exhausted",
 			Message: fmt.Sprintf("gave up after %d attempts", job.Attempt), Err: err}, log)
 	}
 	log.Info("job failed; will retry", "error", err)
 	r.observer().JobFinished(job.Kind, "retry", time.Since(start))
 	return err
+}
+
+// DeadLetter records the permanent failure of work another job did on behalf of a job of
+// args' kind (a process_message job submitting the orders it recorded, say), exactly as if a job
+// with args had failed at its first attempt: replaying the dead letter runs such a job.
+func (r *Runner) DeadLetter(ctx context.Context, args Args, cause error) error {
+	encoded, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	job := &rivertype.JobRow{Kind: args.Kind(), EncodedArgs: encoded, Attempt: 1}
+	subj := args.Subject()
+	log := Logger(ctx).With("on_behalf_of", job.Kind, "for_order", subj.OrderID)
+	log.Warn("work failed permanently", "code", waybill.Code(cause), "reason", waybill.Reason(cause), "error", cause)
+	r.observer().JobFinished(job.Kind, "dead", 0)
+	return r.deadLetter(ctx, job, subj, cause, log)
+}
+
+// deadLetterJob dead-letters a job and tells River to cancel it (or to retry it when the dead
+// letter could not be stored).
+func (r *Runner) deadLetterJob(ctx context.Context, job *rivertype.JobRow, subj Subject, cause error, log *slog.Logger) error {
+	if err := r.deadLetter(ctx, job, subj, cause, log); err != nil {
+		return err
+	}
+	return river.JobCancel(cause)
 }
 
 func (r *Runner) deadLetter(ctx context.Context, job *rivertype.JobRow, subj Subject, cause error, log *slog.Logger) error {
@@ -118,7 +143,7 @@ func (r *Runner) deadLetter(ctx context.Context, job *rivertype.JobRow, subj Sub
 		return fmt.Errorf("storing dead letter: %w (cause: %v)", err, cause)
 	}
 	r.observer().DeadLettered(job.Kind, d.Reason)
-	return river.JobCancel(cause)
+	return nil
 }
 
 func nonEmpty(ss ...string) []string {
