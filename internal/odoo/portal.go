@@ -11,7 +11,7 @@ import (
 
 // The customer portal's optional capabilities (portal_erp.go): the catalog of saleable products
 // with the customer's pricelist prices per quantity break, and invoices and statements. Returns
-// (stock.return.picking) are not implemented yet: the portal answers 501 for them on Odoo.
+// and credit notes, the third capability, are in returns.go.
 
 var (
 	_ waybill.Catalog = (*Client)(nil)
