@@ -21,6 +21,7 @@ func ExercisePortal(t *testing.T, open Opener) {
 	t.Run("PortalIdempotencyConcurrent", func(t *testing.T) { t.Parallel(); testPortalIdempotencyConcurrent(t, open(t)) })
 	t.Run("PortalWebhookOutbox", func(t *testing.T) { t.Parallel(); testPortalOutbox(t, open(t)) })
 	t.Run("PortalReturns", func(t *testing.T) { t.Parallel(); testPortalReturns(t, open(t)) })
+	t.Run("PortalReturnsToFollow", func(t *testing.T) { t.Parallel(); testPortalReturnsToFollow(t, open(t)) })
 	t.Run("PortalOrdersScoped", func(t *testing.T) { t.Parallel(); testPortalOrders(t, open(t)) })
 }
 
@@ -226,6 +227,62 @@ func testPortalReturns(t *testing.T, db *store.DB) {
 	require.NoError(t, err)
 	require.Len(t, crs, 1)
 	require.Equal(t, "cancel", crs[0].Kind)
+}
+
+// testPortalReturnsToFollow checks the dispatcher's follow-up query: only the asked states, only
+// returns not updated or touched since the cut-off (strictly before it), least recently checked
+// first, within the limit; TouchReturn moves a return to the back without changing it.
+func testPortalReturnsToFollow(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := t0
+	db.SetClock(func() time.Time { return clock })
+	insertAt := func(at time.Time, state waybill.ReturnState) *waybill.ReturnAuthorization {
+		t.Helper()
+		clock = at
+		r := &waybill.ReturnAuthorization{ID: store.NewID("rma"), Account: "ACME", OrderID: "ord_1", State: state,
+			Lines: []waybill.ReturnLine{{LineNumber: "1", Quantity: waybill.MustDecimal("1")}}}
+		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertReturn(ctx, r) }))
+		return r
+	}
+	approved := insertAt(t0, waybill.ReturnApproved)
+	received := insertAt(t0.Add(time.Minute), waybill.ReturnReceived)
+	insertAt(t0, waybill.ReturnRequested)
+	insertAt(t0, waybill.ReturnCredited)
+	following := []waybill.ReturnState{waybill.ReturnApproved, waybill.ReturnReceived}
+	ids := func(before time.Time, limit int) []string {
+		t.Helper()
+		list, err := db.ReturnsToFollow(ctx, following, before, limit)
+		require.NoError(t, err)
+		out := []string{}
+		for _, r := range list {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+
+	require.Equal(t, []string{approved.ID, received.ID}, ids(t0.Add(2*time.Minute), 10), "the asked states, least recently checked first")
+	require.Equal(t, []string{approved.ID}, ids(t0.Add(30*time.Second), 10), "only those not checked since the cut-off")
+	require.Empty(t, ids(t0, 10), "a return checked exactly at the cut-off is not due")
+	require.Equal(t, []string{approved.ID}, ids(t0.Add(2*time.Minute), 1), "within the limit")
+	none, err := db.ReturnsToFollow(ctx, nil, t0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "no states, no returns")
+
+	clock = t0.Add(5 * time.Minute)
+	require.NoError(t, db.TouchReturn(ctx, approved.ID))
+	require.Equal(t, []string{received.ID}, ids(t0.Add(2*time.Minute), 10), "a touched return waits for the next round")
+	require.Equal(t, []string{received.ID, approved.ID}, ids(t0.Add(10*time.Minute), 10), "a touched return goes to the back")
+	got, err := db.Return(ctx, approved.ID)
+	require.NoError(t, err)
+	require.Equal(t, waybill.ReturnApproved, got.State, "touching changes nothing but the check time")
+	require.Equal(t, "1", got.Lines[0].Quantity.String())
+	require.ErrorIs(t, db.TouchReturn(ctx, "rma_missing"), store.ErrNotFound)
+
+	clock = t0.Add(6 * time.Minute)
+	received.State, received.Credit = waybill.ReturnCredited, waybill.ERPRef{Model: "account.move", ID: 9, Name: "RINV/2026/0001"}
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateReturn(ctx, received) }))
+	require.Equal(t, []string{approved.ID}, ids(t0.Add(time.Hour), 10), "a credited return is no longer followed")
 }
 
 func testPortalOrders(t *testing.T, db *store.DB) {
