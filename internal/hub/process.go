@@ -144,12 +144,11 @@ func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message,
 	if err := tx.InsertOrder(ctx, o, msg.ID); err != nil {
 		return err
 	}
-	if err := tx.InsertEvent(ctx, waybill.OrderEvent{OrderID: o.ID, To: waybill.OrderReceived, Source: waybill.OwnerHub,
-		Actor: string(msg.Channel), At: msg.ReceivedAt, CorrelationID: o.CorrelationID}); err != nil {
-		return err
-	}
-	if err := tx.InsertEvent(ctx, waybill.OrderEvent{OrderID: o.ID, From: waybill.OrderReceived, To: to, Source: waybill.OwnerHub,
-		Actor: "process_message", Reason: reason, At: h.now(), CorrelationID: o.CorrelationID}); err != nil {
+	if err := tx.InsertEvents(ctx,
+		waybill.OrderEvent{OrderID: o.ID, To: waybill.OrderReceived, Source: waybill.OwnerHub,
+			Actor: string(msg.Channel), At: msg.ReceivedAt, CorrelationID: o.CorrelationID},
+		waybill.OrderEvent{OrderID: o.ID, From: waybill.OrderReceived, To: to, Source: waybill.OwnerHub,
+			Actor: "process_message", Reason: reason, At: h.now(), CorrelationID: o.CorrelationID}); err != nil {
 		return err
 	}
 	h.obs.OrderTransition(p.ID, to)

@@ -69,7 +69,25 @@ func (h *Hub) submit(ctx context.Context, a SubmitOrder, rec *store.OrderRecord)
 	if err != nil {
 		return fmt.Errorf("submitting order %s to the ERP: %w", o.ID, err)
 	}
-	return h.recordAccepted(ctx, a, created, conf)
+	// The order as read (or just recorded) is saved unless it changed meanwhile, which its version
+	// tells; a second try (after that conflict, or a retried transaction) reads it again.
+	reread := false
+	record := func(tx *store.Tx) error {
+		r := rec
+		if reread {
+			var err error
+			if r, err = tx.Order(ctx, a.OrderID); err != nil {
+				return err
+			}
+		}
+		reread = true
+		return h.recordAccepted(ctx, tx, r, created, conf)
+	}
+	err = h.db.InTx(ctx, record)
+	if errors.Is(err, store.ErrConflict) {
+		err = h.db.InTx(ctx, record)
+	}
+	return err
 }
 
 // resolve fills the ERP references of the customer and the lines' products.
@@ -126,71 +144,67 @@ func locate(err error, where waybill.Location) error {
 	return err
 }
 
-func (h *Hub) recordAccepted(ctx context.Context, a SubmitOrder, created waybill.OrderResult, conf waybill.Confirmation) error {
-	return h.db.InTx(ctx, func(tx *store.Tx) error {
-		rec, err := tx.Order(ctx, a.OrderID)
-		if err != nil {
+// recordAccepted records, in tx, the ERP's acceptance of rec's order: its sale order, lines and
+// prices, and the transition to accepted. It leaves an order no longer validated alone.
+func (h *Hub) recordAccepted(ctx context.Context, tx *store.Tx, rec *store.OrderRecord, created waybill.OrderResult, conf waybill.Confirmation) error {
+	o := rec.Order
+	if o.State == waybill.OrderOnHold {
+		if _, err := tx.Transition(ctx, rec, waybill.OrderValidated, waybill.OwnerHub, "submit_order", "released"); err != nil {
 			return err
 		}
-		o := rec.Order
-		if o.State == waybill.OrderOnHold {
-			if _, err := tx.Transition(ctx, rec, waybill.OrderValidated, waybill.OwnerHub, "submit_order", "released"); err != nil {
-				return err
-			}
-		}
-		if o.State != waybill.OrderValidated {
-			return nil
-		}
-		o.ERP = created.Order
-		if !conf.Order.IsZero() {
-			o.ERP = conf.Order
-		}
-		for i := range o.Lines {
-			l := &o.Lines[i]
-			l.Qty.Accepted = l.Quantity
-			l.Status = waybill.LineAccepted
-			if i < len(conf.Lines) {
-				el := conf.Lines[i]
-				l.ERPLine = el.Ref
-				if l.HasUnitPrice && el.UnitPrice != l.UnitPrice {
-					l.Status = waybill.LinePriceChanged
-				}
-				if el.Quantity != l.Quantity {
-					l.Qty.Accepted = el.Quantity
-					l.Status = waybill.LineQtyChanged
-				}
-				if el.Backordered.Sign() > 0 {
-					l.Qty.Backordered = el.Backordered
-					l.Status, l.PromisedShip = waybill.LineBackordered, el.PromisedDate
-				}
-				l.UnitPrice, l.HasUnitPrice = el.UnitPrice, true
-			}
-		}
-		if _, err := tx.Transition(ctx, rec, waybill.OrderAccepted, waybill.OwnerERP, "submit_order", ""); err != nil {
-			return err
-		}
-		h.obs.OrderTransition(o.Partner, waybill.OrderAccepted)
-		verb := "created"
-		if !created.Created {
-			verb = "found (created by an earlier attempt)"
-		}
-		if err := tx.Audit(ctx, store.AuditRecord{Kind: "erp.order", CorrelationID: o.CorrelationID, Partner: o.Partner, Subject: o.ID,
-			Actor: "submit_order", Summary: fmt.Sprintf("sale order %s %s and confirmed for PO %s", o.ERP.Name, verb, o.PONumber),
-			Detail: map[string]any{"erp_id": o.ERP.ID, "erp_model": o.ERP.Model, "created": created.Created, "state": conf.State,
-				"untaxed": conf.Untaxed.String(), "total": conf.Total.String()},
-			Refs: []string{o.ERP.Name}}); err != nil { // PO and order were linked when the order was recorded
-			return err
-		}
-		h.mu.RLock()
-		hooks := h.accepted
-		h.mu.RUnlock()
-		for _, hook := range hooks {
-			if err := hook(ctx, tx, h.q, o); err != nil {
-				return err
-			}
-		}
+	}
+	if o.State != waybill.OrderValidated {
 		return nil
-	})
+	}
+	o.ERP = created.Order
+	if !conf.Order.IsZero() {
+		o.ERP = conf.Order
+	}
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		l.Qty.Accepted = l.Quantity
+		l.Status = waybill.LineAccepted
+		if i < len(conf.Lines) {
+			el := conf.Lines[i]
+			l.ERPLine = el.Ref
+			if l.HasUnitPrice && el.UnitPrice != l.UnitPrice {
+				l.Status = waybill.LinePriceChanged
+			}
+			if el.Quantity != l.Quantity {
+				l.Qty.Accepted = el.Quantity
+				l.Status = waybill.LineQtyChanged
+			}
+			if el.Backordered.Sign() > 0 {
+				l.Qty.Backordered = el.Backordered
+				l.Status, l.PromisedShip = waybill.LineBackordered, el.PromisedDate
+			}
+			l.UnitPrice, l.HasUnitPrice = el.UnitPrice, true
+		}
+	}
+	if _, err := tx.Transition(ctx, rec, waybill.OrderAccepted, waybill.OwnerERP, "submit_order", ""); err != nil {
+		return err
+	}
+	h.obs.OrderTransition(o.Partner, waybill.OrderAccepted)
+	verb := "created"
+	if !created.Created {
+		verb = "found (created by an earlier attempt)"
+	}
+	if err := tx.Audit(ctx, store.AuditRecord{Kind: "erp.order", CorrelationID: o.CorrelationID, Partner: o.Partner, Subject: o.ID,
+		Actor: "submit_order", Summary: fmt.Sprintf("sale order %s %s and confirmed for PO %s", o.ERP.Name, verb, o.PONumber),
+		Detail: map[string]any{"erp_id": o.ERP.ID, "erp_model": o.ERP.Model, "created": created.Created, "state": conf.State,
+			"untaxed": conf.Untaxed.String(), "total": conf.Total.String()},
+		Refs: []string{o.ERP.Name}}); err != nil { // PO and order were linked when the order was recorded
+		return err
+	}
+	h.mu.RLock()
+	hooks := h.accepted
+	h.mu.RUnlock()
+	for _, hook := range hooks {
+		if err := hook(ctx, tx, h.q, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // onDeadLetter puts an order whose submission failed permanently on hold, so that it shows as an

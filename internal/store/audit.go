@@ -237,10 +237,23 @@ func (db *DB) SealAudit(ctx context.Context) (int, error) {
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			for _, s := range batch {
-				if _, err := tx.ex.Exec(ctx, `UPDATE audit_log SET hash = ? WHERE seq = ?`, s.hash, s.seq); err != nil {
+			// The hashes are written a chunk at a time, in chunks of 256, 128, ..., 1 rows: few
+			// statements per batch, and few statement texts to keep prepared.
+			for rest := batch; len(rest) > 0; {
+				n := 256
+				for n > len(rest) {
+					n /= 2
+				}
+				q := `UPDATE audit_log SET hash = v.column2 FROM (VALUES (CAST(? AS BIGINT), ?)` +
+					strings.Repeat(`, (CAST(? AS BIGINT), ?)`, n-1) + `) AS v WHERE audit_log.seq = v.column1`
+				args := make([]any, 0, 2*n)
+				for _, s := range rest[:n] {
+					args = append(args, s.seq, s.hash)
+				}
+				if _, err := tx.ex.Exec(ctx, q, args...); err != nil {
 					return err
 				}
+				rest = rest[n:]
 			}
 			if len(batch) > 0 {
 				last := batch[len(batch)-1]

@@ -164,11 +164,22 @@ func (tx *Tx) Transition(ctx context.Context, rec *OrderRecord, to waybill.Order
 // InsertEvent stores an order event as given (for the initial "→ received" event, whose From is
 // empty, and for Transition).
 func (tx *Tx) InsertEvent(ctx context.Context, ev waybill.OrderEvent) error {
-	_, err := tx.ex.Exec(ctx, `INSERT INTO order_events (order_id, from_state, to_state, source, actor, reason, at, correlation_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ev.OrderID, string(ev.From), string(ev.To), string(ev.Source), ev.Actor, ev.Reason,
-		micros(ev.At), ev.CorrelationID)
-	if err != nil {
-		return fmt.Errorf("storing event of order %s: %w", ev.OrderID, err)
+	return tx.InsertEvents(ctx, ev)
+}
+
+// InsertEvents stores order events in one statement, in the order given.
+func (tx *Tx) InsertEvents(ctx context.Context, evs ...waybill.OrderEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	q := `INSERT INTO order_events (order_id, from_state, to_state, source, actor, reason, at, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?)`, len(evs)-1)
+	args := make([]any, 0, 8*len(evs))
+	for _, ev := range evs {
+		args = append(args, ev.OrderID, string(ev.From), string(ev.To), string(ev.Source), ev.Actor, ev.Reason, micros(ev.At), ev.CorrelationID)
+	}
+	if _, err := tx.ex.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("storing event of order %s: %w", evs[0].OrderID, err)
 	}
 	return nil
 }
