@@ -344,7 +344,8 @@ func (s *Server) seedBase() {
 	mk("stock.picking.type", map[string]any{"name": "Delivery Orders", "code": "outgoing", "sequence_code": "OUT", "default_location_src_id": 8, "default_location_dest_id": 5, "return_picking_type_id": 1})
 	mk("stock.warehouse", map[string]any{"name": "My Company", "code": "WH", "lot_stock_id": 8, "view_location_id": 7, "in_type_id": 1, "out_type_id": 2})
 	for _, id := range []int{1, 2} {
-		s.tables["stock.picking.type"].recs[id]["warehouse_id"] = 1
+		t := s.tables["stock.picking.type"]
+		t.set(t.recs[id], "warehouse_id", 1) // through the index, like every relational write
 	}
 }
 

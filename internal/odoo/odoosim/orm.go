@@ -515,8 +515,12 @@ func (e *env) search(m *modelDef, domain []any, offset, limit int, order string)
 		return nil, err
 	}
 	t := e.table(m.name)
+	look, narrowed := d.candidates(m, t)
+	if !narrowed {
+		look = sortedKeys(t.recs)
+	}
 	var ids []int
-	for _, id := range sortedKeys(t.recs) {
+	for _, id := range look {
 		r := t.recs[id]
 		if _, ok := m.fields["active"]; ok && !activeTestOff(e.ctx) && !d.mentions("active") {
 			if !truthy(e.get(m, r, "active")) {
