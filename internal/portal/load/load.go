@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,11 +117,17 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		var seq atomic.Int64
 		// One order to warm the customer and catalog caches.
 		env.order(ctx, fmt.Sprintf("WARM-%d", time.Now().UnixNano()), env.skus[0], env.skus[1%len(env.skus)])
+		if env.sim != nil {
+			env.sim.ResetStats()
+		}
 		r := drive(ctx, "orders", o.OrderRate, o.Duration, o.MaxInFlight, func(ctx context.Context) int {
 			i := seq.Add(1)
 			return env.order(ctx, fmt.Sprintf("LOAD-%d-%d", time.Now().Unix(), i), env.skus[int(i)%len(env.skus)], env.skus[int(i+1)%len(env.skus)])
 		})
 		fmt.Fprintln(logw, r)
+		if env.sim != nil && r.OK > 0 {
+			fmt.Fprintln(logw, callsPerOrder(env.sim.Stats(), r.OK))
+		}
 		out = append(out, r)
 	}
 	return out, nil
@@ -132,7 +139,29 @@ type environment struct {
 	skus    []string
 	backend string
 	hc      *http.Client
+	sim     *odoosim.Server // nil with the in-memory ERP
 	stop    func()
+}
+
+// callsPerOrder says how many Odoo calls an order cost, per model method, so a change to the
+// connector's calls shows in the run's output. The calls of the background work (availability
+// refresh, change capture) during the phase are counted too.
+func callsPerOrder(st odoosim.Stats, orders int) string {
+	keys := make([]string, 0, len(st.ByMethod))
+	for k := range st.ByMethod {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Odoo calls per order: %.2f (", float64(st.Calls)/float64(orders))
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.2f", k, float64(st.ByMethod[k])/float64(orders))
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 func (e *environment) get(ctx context.Context, path string) int {
@@ -281,7 +310,7 @@ func start(ctx context.Context, o Options) (*environment, error) {
 			stopAll()
 			return nil, err
 		}
-		erp = c
+		erp, env.sim = c, sim
 		for _, p := range demo.Products {
 			if p.OnHand > 0 {
 				env.skus = append(env.skus, p.Code)
