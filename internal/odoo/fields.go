@@ -2,6 +2,7 @@ package odoo
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -74,33 +75,64 @@ func (c *Client) MoveDoneFields(qty float64) map[string]any {
 // module is installed (carrier_tracking_ref needs stock_delivery, delivery_status sale_stock).
 type modelFields struct {
 	mu sync.Mutex
-	m  map[string]map[string]bool
+	m  map[string]*fieldSet
 }
 
-// hasField reports whether model has field, asking Odoo once per model and process.
+// fieldSet is one model's fields, or the fields_get call still reading them: done is closed once
+// has or err is set.
+type fieldSet struct {
+	done chan struct{}
+	has  map[string]bool
+	err  error
+}
+
+// hasField reports whether model has field, asking Odoo once per model and process: callers that
+// ask while the answer is on its way wait for it rather than asking again (a burst of order
+// status reads on a fresh process would otherwise send one fields_get each). A failed fields_get
+// is returned to the callers that waited for it and forgotten, so the next caller asks again;
+// when it failed only because its caller gave up (its context ended), the waiters ask again.
 func (c *Client) hasField(ctx context.Context, model, field string) (bool, error) {
 	mf := &c.cache.fields
 	mf.mu.Lock()
 	fs, ok := mf.m[model]
-	mf.mu.Unlock()
 	if !ok {
-		v, err := c.Call(ctx, model, "fields_get", nil, map[string]any{"attributes": []any{"type"}})
-		if err != nil {
-			return false, err
-		}
-		m, _ := v.(map[string]any)
-		fs = make(map[string]bool, len(m))
-		for k := range m {
-			fs[k] = true
-		}
-		mf.mu.Lock()
+		fs = &fieldSet{done: make(chan struct{})}
 		if mf.m == nil {
-			mf.m = map[string]map[string]bool{}
+			mf.m = map[string]*fieldSet{}
 		}
 		mf.m[model] = fs
-		mf.mu.Unlock()
 	}
-	return fs[field], nil
+	mf.mu.Unlock()
+	if ok {
+		select {
+		case <-fs.done:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		if errors.Is(fs.err, context.Canceled) || errors.Is(fs.err, context.DeadlineExceeded) {
+			return c.hasField(ctx, model, field) // the asker gave up, not Odoo: ask again
+		}
+		if fs.err != nil {
+			return false, fs.err
+		}
+		return fs.has[field], nil
+	}
+	v, err := c.Call(ctx, model, "fields_get", nil, map[string]any{"attributes": []any{"type"}})
+	if err != nil {
+		fs.err = err
+		mf.mu.Lock()
+		delete(mf.m, model)
+		mf.mu.Unlock()
+		close(fs.done)
+		return false, err
+	}
+	m, _ := v.(map[string]any)
+	fs.has = make(map[string]bool, len(m))
+	for k := range m {
+		fs.has[k] = true
+	}
+	close(fs.done)
+	return fs.has[field], nil
 }
 
 // optionalFields returns the fields of want that model has.
