@@ -30,6 +30,7 @@ func main() {
 	flag.IntVar(&o.Products, "products", 50, "catalog size (memory ERP)")
 	flag.IntVar(&o.PageSize, "page", 20, "catalog page size")
 	flag.BoolVar(&asJSON, "json", false, "print the results as JSON")
+	flag.BoolVar(&o.Spans, "spans", false, "record the hub's trace spans and print their durations per name after the order phase")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (server and generator) to this file")
 	flag.Parse()
 	if *cpuprofile != "" {

@@ -45,6 +45,7 @@ type Options struct {
 	Products     int           // catalog size
 	PageSize     int           // catalog page size of the read load
 	MaxInFlight  int           // requests outstanding at once before the generator counts a drop
+	Spans        bool          // record the hub's trace spans in process and print their durations per name
 	Log          io.Writer     // progress; nil discards
 }
 
@@ -88,6 +89,11 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
+	var spans *spanStats
+	if o.Spans {
+		spans = recordSpans()
+		defer spans.stop()
+	}
 	env, err := start(ctx, o)
 	if err != nil {
 		return nil, err
@@ -113,6 +119,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		fmt.Fprintln(logw, r)
 		out = append(out, r)
 	}
+	if spans != nil {
+		spans.reset()
+	}
 	if o.OrderRate > 0 {
 		var seq atomic.Int64
 		// One order to warm the customer and catalog caches.
@@ -127,6 +136,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		fmt.Fprintln(logw, r)
 		if env.sim != nil && r.OK > 0 {
 			fmt.Fprintln(logw, callsPerOrder(env.sim.Stats(), r.OK))
+		}
+		if spans != nil {
+			fmt.Fprint(logw, spans)
 		}
 		out = append(out, r)
 	}
