@@ -101,7 +101,11 @@ func minDur(a, b time.Duration) time.Duration {
 // Client returns the River client.
 func (q *RiverQueue[TTx]) Client() *river.Client[TTx] { return q.client }
 
-func (q *RiverQueue[TTx]) nativeTx(tx *store.Tx) (TTx, error) {
+func (q *RiverQueue[TTx]) nativeTx(ctx context.Context, tx *store.Tx) (TTx, error) {
+	if err := tx.Flush(ctx); err != nil {
+		var zero TTx
+		return zero, err
+	}
 	n, ok := tx.Native().(TTx)
 	if !ok {
 		var zero TTx
@@ -111,7 +115,7 @@ func (q *RiverQueue[TTx]) nativeTx(tx *store.Tx) (TTx, error) {
 }
 
 func (q *RiverQueue[TTx]) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
-	n, err := q.nativeTx(tx)
+	n, err := q.nativeTx(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -125,7 +129,7 @@ func (q *RiverQueue[TTx]) InsertManyTx(ctx context.Context, tx *store.Tx, args [
 	if len(args) == 0 {
 		return nil
 	}
-	n, err := q.nativeTx(tx)
+	n, err := q.nativeTx(ctx, tx)
 	if err != nil {
 		return err
 	}

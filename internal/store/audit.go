@@ -49,7 +49,7 @@ func (tx *Tx) Audit(ctx context.Context, r AuditRecord) error {
 		detail = string(b)
 	}
 	refs := cleanRefs(r.Refs)
-	_, err := tx.ex.Exec(ctx, `INSERT INTO audit_log (at, kind, correlation_id, partner, subject, actor, summary, detail, refs)
+	err := tx.execDeferred(ctx, `INSERT INTO audit_log (at, kind, correlation_id, partner, subject, actor, summary, detail, refs)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, micros(r.At), r.Kind, r.CorrelationID, r.Partner, r.Subject, r.Actor, r.Summary,
 		detail, strings.Join(refs, "\n"))
 	if err != nil {
@@ -111,7 +111,7 @@ func (tx *Tx) writeTraceKeys(ctx context.Context) error {
 		for _, k := range keys[:n] {
 			args = append(args, k.key, k.corr)
 		}
-		if _, err := tx.ex.Exec(ctx, q, args...); err != nil {
+		if err := tx.execDeferred(ctx, q, args...); err != nil {
 			return fmt.Errorf("indexing trace keys: %w", err)
 		}
 		keys = keys[n:]

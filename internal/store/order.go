@@ -178,7 +178,7 @@ func (tx *Tx) InsertEvents(ctx context.Context, evs ...waybill.OrderEvent) error
 	for _, ev := range evs {
 		args = append(args, ev.OrderID, string(ev.From), string(ev.To), string(ev.Source), ev.Actor, ev.Reason, micros(ev.At), ev.CorrelationID)
 	}
-	if _, err := tx.ex.Exec(ctx, q, args...); err != nil {
+	if err := tx.execDeferred(ctx, q, args...); err != nil {
 		return fmt.Errorf("storing event of order %s: %w", evs[0].OrderID, err)
 	}
 	return nil

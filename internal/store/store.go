@@ -54,6 +54,16 @@ type TxExecutor interface {
 	Native() any
 }
 
+// Deferrer is implemented by transactions that can hold back statements whose results nobody
+// reads (events, audit records, trace keys) and send them together with the next statement, or at
+// commit: one network round trip instead of one each (PostgreSQL). An error in a deferred
+// statement fails the statement it travelled with, or the commit.
+type Deferrer interface {
+	Defer(q string, args ...any)
+	// Flush sends the deferred statements now.
+	Flush(ctx context.Context) error
+}
+
 // Backend adapts one database engine.
 type Backend interface {
 	Name() string // "sqlite" or "postgres"
@@ -152,8 +162,27 @@ type Tx struct {
 	afterCommit []func()
 }
 
-// Native returns the driver transaction, for enqueueing jobs in the same transaction.
+// Native returns the driver transaction, for enqueueing jobs in the same transaction. Call Flush
+// first: statements sent on the driver transaction directly must follow the deferred ones.
 func (tx *Tx) Native() any { return tx.ex.Native() }
+
+// Flush sends the statements the transaction has deferred (see Deferrer).
+func (tx *Tx) Flush(ctx context.Context) error {
+	if d, ok := tx.ex.(Deferrer); ok {
+		return d.Flush(ctx)
+	}
+	return nil
+}
+
+// execDeferred runs a statement whose result is not needed, deferred where the backend can.
+func (tx *Tx) execDeferred(ctx context.Context, q string, args ...any) error {
+	if d, ok := tx.ex.(Deferrer); ok {
+		d.Defer(q, args...)
+		return nil
+	}
+	_, err := tx.ex.Exec(ctx, q, args...)
+	return err
+}
 
 // Exec runs a statement in the transaction (for adapters with tables of their own).
 func (tx *Tx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
