@@ -28,7 +28,8 @@ import (
 //
 // Within a group a transaction sees the ones before it, which is what running them one after
 // another would show; if the shared commit fails, every member gets the error, as each would had
-// it committed alone.
+// it committed alone. As with a single connection, a transaction must not wait, inside its
+// callback, for another one to return: that one may be waiting for this group to commit.
 type committer struct {
 	db         *sql.DB
 	turn       chan struct{} // held by the one transaction running on the open group
