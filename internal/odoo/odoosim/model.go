@@ -261,6 +261,9 @@ type undoLog struct {
 // save records r's state before its first change in this call.
 func (e *env) save(model string, id int) {
 	if e.undo == nil {
+		if model == "stock.move" {
+			e.s.reserved = nil // setup code changes moves without a log: sum them again
+		}
 		return
 	}
 	u := e.undo

@@ -175,21 +175,6 @@ func (e *env) adjustQuant(product, loc int, delta float64) {
 	sub.create(e.s.models["stock.quant"], map[string]any{"product_id": product, "location_id": loc, "quantity": delta, "in_date": formatDate(e.now)})
 }
 
-// reservedAt sums the quantities reserved by moves leaving a location.
-func (e *env) reservedAt(product, loc int) float64 {
-	t := e.table("stock.move")
-	var sum float64
-	for _, id := range t.referrers("product_id", product) {
-		mv := t.recs[id]
-		st := asString(mv["state"])
-		if intOf(mv["product_id"]) != product || intOf(mv["location_id"]) != loc || st == "done" || st == "cancel" || st == "draft" {
-			continue
-		}
-		sum += asFloat(mv["quantity"])
-	}
-	return sum
-}
-
 func (e *env) onHandAt(product, loc int) float64 {
 	if q := e.findQuant(product, loc); q != 0 {
 		return asFloat(e.rec("stock.quant", q)["quantity"])

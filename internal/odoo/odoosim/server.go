@@ -58,6 +58,10 @@ type Server struct {
 	tables map[string]*table
 	seqs   map[string]int
 	users  map[int]*user
+	// reserved is the quantity reserved per product and location as of the last committed
+	// call, in millionths (reserved.go); nil until first needed and after setup code changed
+	// stock moves.
+	reserved map[reservedKey]int64
 
 	faults  *Faults
 	stats   statsCounter
@@ -367,6 +371,7 @@ func (s *Server) invoke(ctx context.Context, proto string, uid int, m *modelDef,
 		s.mu.Unlock()
 		return nil, err
 	}
+	e.commitReserved()
 	changes := e.webhookPayloads()
 	s.mu.Unlock()
 	if d := s.faults.commitDelay(); d > 0 {
