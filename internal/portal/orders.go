@@ -225,9 +225,17 @@ func (s *Server) submit(ctx context.Context, p *Principal, in *createOrderInput,
 		}
 		msgID, corr = orig.ID, orig.CorrelationID
 	}
-	if err := s.db.SetIdempotencyMessage(ctx, p.Key.ID, in.IdempotencyKey, msgID, corr); err != nil {
-		s.log.Warn("recording idempotency message", "error", err, "correlation_id", corr)
-	}
+	// The message is recorded on the idempotency key while the order is processed, not before:
+	// the write does not depend on the order, and the answer still waits for it, so a replay
+	// after any answer finds the message.
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		if err := s.db.SetIdempotencyMessage(context.WithoutCancel(ctx), p.Key.ID, in.IdempotencyKey, msgID, corr); err != nil {
+			s.log.Warn("recording idempotency message", "error", err, "correlation_id", corr)
+		}
+	}()
+	defer func() { <-recorded }()
 	return s.respond(ctx, p, p.Key.ID, in.IdempotencyKey, corr, msgID, in.Body.PONumber)
 }
 
