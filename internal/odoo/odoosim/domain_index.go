@@ -3,8 +3,9 @@ package odoosim
 import "sort"
 
 // candidates returns, ascending, the only ids of t that can match d, when a conjunct at the top of
-// d pins them down: ("id", "=" or "in", ids) or a stored many2one ("=" or "in", ids), the latter
-// through the table's index of that field. ok is false when every record has to be looked at.
+// d pins them down: ("id", "=" or "in", ids), a stored many2one ("=" or "in", ids) or an indexed
+// char field ("=" or "in", strings), the latter two through the table's index of that field. ok
+// is false when every record has to be looked at.
 // The caller still matches each candidate against the whole domain, so the result of a search is
 // the same either way; only the records looked at differ. It lets the searches the connector makes
 // per order (lines of an order, moves of lines, orders by id) cost the same on a database of ten
@@ -20,7 +21,22 @@ func (d *domain) candidates(m *modelDef, t *table) (ids []int, ok bool) {
 			continue
 		}
 		f := m.fields[c.path]
-		if f == nil || f.compute != nil || f.delegate != "" || c.path != "id" && f.kind != tM2O {
+		if f == nil || f.compute != nil || f.delegate != "" {
+			continue
+		}
+		if f.indexed && f.kind == tChar {
+			values, ok := wireStrings(c.operator, c.value)
+			if !ok {
+				continue
+			}
+			var out []int
+			for _, v := range values {
+				out = append(out, t.holding(c.path, v)...)
+			}
+			sort.Ints(out)
+			return dedupSorted(out), true
+		}
+		if c.path != "id" && f.kind != tM2O {
 			continue
 		}
 		want, ok := wireIDs(c.operator, c.value)
@@ -104,6 +120,25 @@ func wireIDs(op string, v any) ([]int, bool) {
 			return nil, false
 		}
 		out = append(out, id)
+	}
+	return out, true
+}
+
+// wireStrings reads the non-empty strings of an "=" or "in" leaf's value; ok is false for
+// anything else (False, an empty string, a number), which the leaf then compares as Odoo does.
+func wireStrings(op string, v any) ([]string, bool) {
+	list, isList := v.([]any)
+	if op == "=" || !isList {
+		s, ok := v.(string)
+		return []string{s}, ok && s != ""
+	}
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, ok := x.(string)
+		if !ok || s == "" {
+			return nil, false
+		}
+		out = append(out, s)
 	}
 	return out, true
 }

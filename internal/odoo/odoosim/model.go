@@ -44,6 +44,10 @@ type field struct {
 	// delegate names a many2one whose target holds this field (product
 	// variants read their template's fields through product_tmpl_id).
 	delegate string
+	// indexed marks a char field that searches with "=" or "in" find through
+	// the table's value index (domain_index.go) instead of looking at every
+	// record; every write of such a field must go through table.set.
+	indexed bool
 }
 
 // modelDef is the definition of one model: its fields, order, access rights
@@ -79,8 +83,11 @@ type table struct {
 	next int
 	// idx maps a relational field to target id → ids of the records
 	// pointing at it (ascending). Built on first use, kept up to date by
-	// setRel and drop, thrown away on rollback.
+	// set and drop, thrown away on rollback.
 	idx map[string]map[int][]int
+	// vidx maps an indexed char field to value → ids of the records
+	// holding it (ascending), with the same life as idx.
+	vidx map[string]map[string][]int
 }
 
 // targets returns the ids a stored relational value points at.
@@ -107,6 +114,15 @@ func (t *table) set(r record, name string, v any) {
 			ix[nt] = insertInt(ix[nt], id)
 		}
 	}
+	if ix, ok := t.vidx[name]; ok {
+		id := r["id"].(int)
+		if old, ok := r[name].(string); ok {
+			ix[old] = removeInt(ix[old], id)
+		}
+		if nv, ok := v.(string); ok {
+			ix[nv] = insertInt(ix[nv], id)
+		}
+	}
 	r[name] = v
 }
 
@@ -118,6 +134,29 @@ func (t *table) drop(r record) {
 			ix[old] = removeInt(ix[old], id)
 		}
 	}
+	for name, ix := range t.vidx {
+		if old, ok := r[name].(string); ok {
+			ix[old] = removeInt(ix[old], id)
+		}
+	}
+}
+
+// holding returns the ids of records whose indexed char field holds value.
+func (t *table) holding(field, value string) []int {
+	if t.vidx == nil {
+		t.vidx = map[string]map[string][]int{}
+	}
+	ix, ok := t.vidx[field]
+	if !ok {
+		ix = map[string][]int{}
+		for _, id := range sortedKeys(t.recs) {
+			if v, ok := t.recs[id][field].(string); ok {
+				ix[v] = append(ix[v], id)
+			}
+		}
+		t.vidx[field] = ix
+	}
+	return append([]int(nil), ix[value]...)
 }
 
 // referrers returns the ids of records whose field points at target.
@@ -220,6 +259,7 @@ func (f *field) computed(fn func(e *env, r record) any) *field {
 	return f
 }
 func (f *field) via(delegate string) *field { f.delegate = delegate; return f }
+func (f *field) index() *field              { f.indexed = true; return f }
 
 // newModel creates a model with Odoo's magic fields.
 func newModel(name, label string) *modelDef {
@@ -324,7 +364,7 @@ func (e *env) rollback() {
 				t.recs[id] = orig
 			}
 		}
-		t.idx = nil
+		t.idx, t.vidx = nil, nil
 	}
 	for model, next := range u.nexts {
 		e.table(model).next = next

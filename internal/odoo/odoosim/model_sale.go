@@ -50,7 +50,7 @@ func (s *Server) saleOrderModel() *modelDef {
 		char("name").str("Order Reference").defaultValue("New"),
 		m2o("partner_id", "res.partner").req().str("Customer"),
 		m2o("partner_invoice_id", "res.partner").str("Invoice Address"), m2o("partner_shipping_id", "res.partner").str("Delivery Address"),
-		char("client_order_ref").str("Customer Reference"), char("origin").str("Source Document"), text("note").str("Terms and conditions"),
+		char("client_order_ref").str("Customer Reference"), char("origin").str("Source Document").index(), text("note").str("Terms and conditions"),
 		m2o("pricelist_id", "product.pricelist"), m2o("currency_id", "res.currency").defaultValue(1),
 		datetime("date_order").str("Order Date").withDefault(func(e *env) any { return formatDatetime(e.now) }),
 		date("validity_date").str("Expiration"), datetime("commitment_date").str("Delivery Date"),
