@@ -59,7 +59,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 		opt(&o)
 	}
 	if o.hc == nil {
-		o.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		// Keep a connection per call that may run at once: the default keeps 2 per host, so
+		// with more calls in flight every call beyond the second opened (and closed) a TCP and
+		// TLS connection of its own.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = max(cfg.MaxConcurrency, http.DefaultMaxIdleConnsPerHost)
+		o.hc = &http.Client{Transport: t}
 	}
 	c := &Client{
 		cfg:     cfg,
