@@ -278,10 +278,10 @@ func TestChangeRequestsInOrder(t *testing.T) {
 	require.True(t, !got.ChangeRequests[1].DecidedAt.Before(got.ChangeRequests[0].DecidedAt), "decided in the order filed")
 }
 
-// setupOdooChanges is setupOdoo with a circuit breaker that cools down in half a second, so that
-// an outage of the simulator ends quickly for the connector too. It also returns the connector,
-// for the test to act as Odoo's users do.
-func setupOdooChanges(t *testing.T) (*bundle, *odoosim.Server, *odoo.Client) {
+// setupOdooFast is setupOdoo with a circuit breaker that cools down in half a second, so that an
+// outage of the simulator ends quickly for the connector too, and the portal configured by mods.
+// It also returns the connector, for the test to act as Odoo's users do.
+func setupOdooFast(t *testing.T, mods ...func(*portal.Config)) (*bundle, *odoosim.Server, *odoo.Client) {
 	t.Helper()
 	sim := odoosim.New(odoosim.Options{Version: "19.0", Database: "sim"})
 	sim.SeedDemo()
@@ -292,7 +292,7 @@ func setupOdooChanges(t *testing.T) (*bundle, *odoosim.Server, *odoo.Client) {
 	oc.Breaker.Cooldown = 500 * time.Millisecond
 	c, err := odoo.New(context.Background(), oc)
 	require.NoError(t, err)
-	return setupWith(t, "sqlite", c), sim, c
+	return setupWith(t, "sqlite", c, mods...), sim, c
 }
 
 // odooLines reads the quantities of a sale order's lines in Odoo, in order.
@@ -323,7 +323,7 @@ func odooState(t *testing.T, c *odoo.Client, so int64) string {
 // order shipped.
 func TestOdooChangeRequests(t *testing.T) {
 	t.Parallel()
-	b, sim, c := setupOdooChanges(t)
+	b, sim, c := setupOdooFast(t)
 	ctx := t.Context()
 	r := newReceiver(t)
 	b.subscribe(t, "acme", r, portal.EventChangeRequestUpdated, portal.EventOrderCancelled)
@@ -407,7 +407,7 @@ func TestOdooChangeRequests(t *testing.T) {
 // hub cancels it alone (200), and Odoo never gets a sale order for it, even once it is back.
 func TestOdooCancelBeforeAcceptance(t *testing.T) {
 	t.Parallel()
-	b, sim, c := setupOdooChanges(t)
+	b, sim, c := setupOdooFast(t)
 	jobs, unsubscribe := b.q.Subscribe()
 	defer unsubscribe()
 	sim.Faults().SetErrorRate(1, http.StatusBadGateway)

@@ -1,44 +1,25 @@
 package portal_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/waybill-hub/waybill/internal/odoo"
-	"github.com/waybill-hub/waybill/internal/odoo/odoosim"
 	"github.com/waybill-hub/waybill/internal/portal"
 )
 
-// setupOdooFast is setupOdooClient with the connector's circuit breaker cooling down quickly, for
-// scenarios that take Odoo away and bring it back, and a short synchronous wait for orders.
-func setupOdooFast(t *testing.T) (*bundle, *odoosim.Server, *odoo.Client) {
-	t.Helper()
-	sim := odoosim.New(odoosim.Options{Version: "19.0", Database: "sim"})
-	sim.SeedDemo()
-	srv := httptest.NewServer(sim)
-	t.Cleanup(func() { srv.Close(); sim.Close() })
-	oc := odoo.Default()
-	oc.URL, oc.Database, oc.User, oc.APIKey = srv.URL, "sim", "admin", "sim-admin-key"
-	oc.Breaker.Cooldown = 300 * time.Millisecond
-	c, err := odoo.New(context.Background(), oc)
-	require.NoError(t, err)
-	user, err := odoo.New(context.Background(), oc)
-	require.NoError(t, err)
-	return setupWith(t, "sqlite", c, func(c *portal.Config) { c.OrderWait = time.Second }), sim, user
-}
+// shortOrderWait makes the portal answer 202 after a second without the ERP's answer.
+func shortOrderWait(c *portal.Config) { c.OrderWait = time.Second }
 
 // TestOdooOrderBackordered orders more Gadget Pro than Odoo has on hand (40): Odoo confirms the
 // sale order, reserves what it has, and the answer shows the rest backordered with a later
 // promise; a subscriber hears of the acceptance.
 func TestOdooOrderBackordered(t *testing.T) {
 	t.Parallel()
-	b, _, c := setupOdooFast(t)
+	b, _, c := setupOdooFast(t, shortOrderWait)
 	r := newReceiver(t)
 	b.subscribe(t, "acme", r, portal.EventOrderAccepted)
 	res := b.call(t, "acme", "POST", "/v1/orders", order("PO-ODOO-BO", line("WID-10", "5"), line("GAD-PRO", "50")), "Idempotency-Key", "bo")
@@ -69,7 +50,7 @@ func TestOdooOrderBackordered(t *testing.T) {
 // exists for it, and the client's retry with the same key gets the acceptance.
 func TestOdooDownThenRecovered(t *testing.T) {
 	t.Parallel()
-	b, sim, c := setupOdooFast(t)
+	b, sim, c := setupOdooFast(t, shortOrderWait)
 	require.Equal(t, http.StatusOK, b.call(t, "acme", "GET", "/v1/catalog", nil).Status, "catalog warm")
 	sim.Faults().Down()
 	res := b.call(t, "acme", "POST", "/v1/orders", order("PO-ODOO-DOWN", line("WID-10", "5")), "Idempotency-Key", "down")
