@@ -52,7 +52,7 @@ func (a AdviseInventory) Subject() jobs.Subject { return jobs.Subject{Partner: a
 
 // InsertOpts keeps at most one advice per partner waiting.
 func (AdviseInventory) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: jobs.UniqueWhileWaiting}
 }
 
 // InventorySchedules returns, per partner with an outbound 846, how often to send it: the

@@ -24,7 +24,7 @@ func (FlagOverdueAcks) Subject() jobs.Subject { return jobs.Subject{} }
 
 // InsertOpts keeps at most one waiting.
 func (FlagOverdueAcks) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: jobs.UniqueWhileWaiting}
 }
 
 // FlagOverdueAcks audits (kind edi.ack_overdue, on the document's correlation id, so `waybill

@@ -31,7 +31,7 @@ func (PollERPChanges) Subject() jobs.Subject { return jobs.Subject{} }
 
 // InsertOpts keeps at most one poll waiting.
 func (PollERPChanges) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: jobs.UniqueWhileWaiting}
 }
 
 // SyncOrder reads one order's state in the ERP (deliveries, invoices, payments) and moves the

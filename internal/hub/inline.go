@@ -7,9 +7,9 @@ import (
 	"sync"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/store"
 )
 
@@ -131,17 +131,13 @@ func (h *Hub) resumeSubmits(ctx context.Context, msg *store.Message) error {
 	return h.enqueueSubmits(ctx, todo)
 }
 
-// submitUnique keeps a second submit_order job for the same order out while one waits or runs.
-var submitUnique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
-	rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
-
 func (h *Hub) enqueueSubmits(ctx context.Context, todo []SubmitOrder) error {
 	if len(todo) == 0 {
 		return nil
 	}
 	return h.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, a := range todo {
-			if err := h.q.InsertTx(ctx, tx, a, &river.InsertOpts{UniqueOpts: submitUnique}); err != nil {
+			if err := h.q.InsertTx(ctx, tx, a, &river.InsertOpts{UniqueOpts: jobs.UniqueWhileWaiting}); err != nil {
 				return err
 			}
 		}

@@ -122,3 +122,11 @@ var ErrPanic = errors.New("job panicked")
 
 // MetaReplayOf is the job metadata key naming the dead letter a replayed job comes from.
 const MetaReplayOf = "replay_of"
+
+// UniqueWhileWaiting keeps a second job with the same kind and arguments out while one is
+// waiting or running, and only then. River's default uniqueness also counts completed jobs, which
+// the queue keeps for an hour: a periodic job asked for every few minutes would run once an hour.
+var UniqueWhileWaiting = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}}
