@@ -287,6 +287,10 @@ type env struct {
 	touched map[string][]int
 	// undo restores the records when the call fails (nil for setup code).
 	undo *undoLog
+	// readOnly is set for calls that change nothing (read, search_read, ...): computed values
+	// may then be kept for the rest of the call (qty).
+	readOnly bool
+	qty      map[int]qtySums // product id → its stock sums, within a read-only call
 }
 
 // undoLog remembers the state before a call's first change of each record,

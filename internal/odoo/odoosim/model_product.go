@@ -218,16 +218,45 @@ func (e *env) isInternal(loc int) bool {
 	return r != nil && asString(r["usage"]) == "internal"
 }
 
-// productQty computes one of the stock quantity fields of a variant.
+// qtySums are the stock figures of a product the quantity fields derive from.
+type qtySums struct{ onHand, reserved, incoming, outgoing float64 }
+
+// productQty computes one of the stock quantity fields of a variant. A read-only call reading
+// several of them (qty_available, virtual_available, free_qty) sums the product's quants and
+// moves once.
 func (e *env) productQty(productID int, which string) float64 {
+	sums, ok := e.qty[productID]
+	if !ok {
+		sums = e.stockSums(productID)
+		if e.readOnly {
+			if e.qty == nil {
+				e.qty = map[int]qtySums{}
+			}
+			e.qty[productID] = sums
+		}
+	}
+	switch which {
+	case "qty_available":
+		return sums.onHand
+	case "free_qty":
+		return sums.onHand - sums.reserved
+	case "incoming_qty":
+		return sums.incoming
+	case "outgoing_qty":
+		return sums.outgoing
+	}
+	return sums.onHand + sums.incoming - sums.outgoing
+}
+
+func (e *env) stockSums(productID int) qtySums {
 	locs := e.internalLocations()
 	in := func(loc int) bool { return containsInt(locs, loc) }
-	var onHand, reserved, incoming, outgoing float64
+	var q qtySums
 	qt := e.table("stock.quant")
 	for _, id := range qt.referrers("product_id", productID) {
-		q := qt.recs[id]
-		if in(intOf(q["location_id"])) {
-			onHand += asFloat(q["quantity"])
+		r := qt.recs[id]
+		if in(intOf(r["location_id"])) {
+			q.onHand += asFloat(r["quantity"])
 		}
 	}
 	mt := e.table("stock.move")
@@ -240,24 +269,14 @@ func (e *env) productQty(productID int, which string) float64 {
 		src, dst := in(intOf(mv["location_id"])), in(intOf(mv["location_dest_id"]))
 		qty := asFloat(mv["product_uom_qty"])
 		if src && !dst {
-			outgoing += qty
-			reserved += asFloat(mv["quantity"])
+			q.outgoing += qty
+			q.reserved += asFloat(mv["quantity"])
 		}
 		if dst && !src {
-			incoming += qty
+			q.incoming += qty
 		}
 	}
-	switch which {
-	case "qty_available":
-		return onHand
-	case "free_qty":
-		return onHand - reserved
-	case "incoming_qty":
-		return incoming
-	case "outgoing_qty":
-		return outgoing
-	}
-	return onHand + incoming - outgoing
+	return q
 }
 
 func (e *env) templateQty(r record, which string) float64 {

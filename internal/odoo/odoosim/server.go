@@ -352,7 +352,7 @@ func (s *Server) invoke(ctx context.Context, proto string, uid int, m *modelDef,
 	if callCtx == nil {
 		callCtx = map[string]any{}
 	}
-	e := &env{s: s, uid: uid, ctx: callCtx, now: s.opts.Now(), undo: &undoLog{}, touched: map[string][]int{}}
+	e := &env{s: s, uid: uid, ctx: callCtx, now: s.opts.Now(), undo: &undoLog{}, touched: map[string][]int{}, readOnly: !mt.write}
 	if mt.write {
 		if err := e.checkAccess(m, true); err != nil {
 			s.mu.Unlock()
