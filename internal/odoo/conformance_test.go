@@ -1,6 +1,7 @@
 package odoo
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -280,6 +281,28 @@ func runFlow(t *testing.T, b *bundle) {
 		t.Errorf("payment state after payment %q", ps)
 	}
 	eq(t, "residual after payment", st.Invoices[0].Residual, waybill.Zero)
+
+	t.Run("statuses in one read", func(t *testing.T) {
+		b := b.with(t)
+		missing := waybill.ERPRef{Model: "sale.order", ID: 1 << 40}
+		sts, err := b.c.OrderStatuses(b.ctx, []waybill.ERPRef{o2, missing, o1})
+		b.must(err)
+		eq(t, "results", len(sts), 3)
+		for i, ref := range []waybill.ERPRef{o2, o1} {
+			one, err := b.c.OrderStatus(b.ctx, ref)
+			b.must(err)
+			got := sts[2*i]
+			if got.Err != nil {
+				t.Fatalf("order %d: %v", ref.ID, got.Err)
+			}
+			want, _ := json.Marshal(one)
+			have, _ := json.Marshal(got.OrderStatus)
+			if string(want) != string(have) {
+				t.Errorf("order %d read together:\n%s\nread alone:\n%s", ref.ID, have, want)
+			}
+		}
+		eq(t, "missing order", waybill.Code(sts[1].Err), waybill.ENOTFOUND)
+	})
 
 	t.Run("changes", func(t *testing.T) {
 		b := b.with(t)

@@ -3,50 +3,102 @@ package odoo
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/waybill-hub/waybill"
 )
+
+var _ waybill.StatusBatcher = (*Client)(nil)
 
 // OrderStatus reads a sale order with its lines, deliveries (with their moves) and customer
 // invoices (with their product lines): six calls at most. ENOTFOUND when the order does not
 // exist. Carrier and tracking reference are read only when module stock_delivery (delivery in
 // 17) is installed, delivery_status only with sale_stock.
 func (c *Client) OrderStatus(ctx context.Context, order waybill.ERPRef) (waybill.OrderStatus, error) {
-	var st waybill.OrderStatus
+	sts, err := c.OrderStatuses(ctx, []waybill.ERPRef{order})
+	if err != nil {
+		return waybill.OrderStatus{}, err
+	}
+	if sts[0].Err != nil {
+		return waybill.OrderStatus{}, sts[0].Err
+	}
+	return sts[0].OrderStatus, nil
+}
+
+// OrderStatuses reads several sale orders as OrderStatus reads one, in the same six calls at
+// most: change capture syncs the orders a poll found together. An order that does not exist gets
+// ENOTFOUND in its result.
+func (c *Client) OrderStatuses(ctx context.Context, orders []waybill.ERPRef) ([]waybill.StatusResult, error) {
+	out := make([]waybill.StatusResult, len(orders))
+	if len(orders) == 0 {
+		return out, nil
+	}
 	opt, err := c.optionalFields(ctx, "sale.order", "delivery_status")
 	if err != nil {
-		return st, err
+		return nil, err
+	}
+	ids := make([]int64, len(orders))
+	for i, o := range orders {
+		ids[i] = o.ID
 	}
 	fields := append([]string{"id", "name", "state", "client_order_ref", c.cfg.HubRefField, "invoice_status", "picking_ids", "invoice_ids", "write_date"}, opt...)
-	rs, err := c.read(ctx, "sale.order", []int64{order.ID}, fields, nil)
+	// search_read, not read: read fails as a whole when one of the orders is gone.
+	rs, err := c.searchRead(ctx, "sale.order", []any{[]any{"id", "in", idsAny(ids)}}, fields, nil)
 	if err != nil {
-		return st, fmt.Errorf("reading sale order %d: %w", order.ID, err)
+		return nil, fmt.Errorf("reading sale orders %v: %w", ids, err)
 	}
-	if len(rs) == 0 {
-		return st, waybill.Errorf(waybill.ENOTFOUND, "unknown_order", "no Odoo sale order %d", order.ID)
+	heads := make(map[int64]record, len(rs))
+	var found, pickings, invoices []int64
+	for _, h := range rs {
+		heads[h.ID()] = h
+		found = append(found, h.ID())
+		pickings = append(pickings, h.IDs("picking_ids")...)
+		invoices = append(invoices, h.IDs("invoice_ids")...)
 	}
-	h := rs[0]
-	st = waybill.OrderStatus{
-		Order:          waybill.ERPRef{Model: "sale.order", ID: h.ID(), Name: h.Str("name")},
-		HubRef:         c.hubRefOf(h.Str(c.cfg.HubRefField)),
-		PONumber:       h.Str("client_order_ref"),
-		State:          h.Str("state"),
-		DeliveryStatus: h.Str("delivery_status"),
-		InvoiceStatus:  h.Str("invoice_status"),
-		WriteDate:      h.Time("write_date"),
-	}
-	lines, err := c.orderLines(ctx, []int64{order.ID})
+	lines, err := c.orderLines(ctx, found)
 	if err != nil {
-		return st, fmt.Errorf("reading lines of sale order %d: %w", order.ID, err)
+		return nil, fmt.Errorf("reading lines of sale orders %v: %w", found, err)
 	}
-	st.Lines = lines[order.ID]
-	if st.Deliveries, err = c.deliveries(ctx, h.IDs("picking_ids")); err != nil {
-		return st, fmt.Errorf("reading deliveries of sale order %d: %w", order.ID, err)
+	deliveries, err := c.deliveries(ctx, pickings)
+	if err != nil {
+		return nil, fmt.Errorf("reading deliveries of sale orders %v: %w", found, err)
 	}
-	if st.Invoices, err = c.invoices(ctx, h.IDs("invoice_ids")); err != nil {
-		return st, fmt.Errorf("reading invoices of sale order %d: %w", order.ID, err)
+	invs, err := c.invoices(ctx, invoices)
+	if err != nil {
+		return nil, fmt.Errorf("reading invoices of sale orders %v: %w", found, err)
 	}
-	return st, nil
+	for i, o := range orders {
+		h, ok := heads[o.ID]
+		if !ok {
+			out[i].Err = waybill.Errorf(waybill.ENOTFOUND, "unknown_order", "no Odoo sale order %d", o.ID)
+			continue
+		}
+		st := waybill.OrderStatus{
+			Order:          waybill.ERPRef{Model: "sale.order", ID: h.ID(), Name: h.Str("name")},
+			HubRef:         c.hubRefOf(h.Str(c.cfg.HubRefField)),
+			PONumber:       h.Str("client_order_ref"),
+			State:          h.Str("state"),
+			DeliveryStatus: h.Str("delivery_status"),
+			InvoiceStatus:  h.Str("invoice_status"),
+			WriteDate:      h.Time("write_date"),
+			Lines:          lines[o.ID],
+			Deliveries:     []waybill.Delivery{},
+			Invoices:       []waybill.ERPInvoice{},
+		}
+		// In the order Odoo reads them (deliveries by id, invoices as the read returned them).
+		for _, d := range deliveries {
+			if slices.Contains(h.IDs("picking_ids"), d.Ref.ID) {
+				st.Deliveries = append(st.Deliveries, d)
+			}
+		}
+		for _, inv := range invs {
+			if slices.Contains(h.IDs("invoice_ids"), inv.Ref.ID) {
+				st.Invoices = append(st.Invoices, inv)
+			}
+		}
+		out[i].OrderStatus = st
+	}
+	return out, nil
 }
 
 func (c *Client) deliveries(ctx context.Context, ids []int64) ([]waybill.Delivery, error) {
