@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	h.SetJobObserver(m)
 	workers := river.NewWorkers()
 	h.Workers(workers)
-	jc := jobs.Config{Workers: cfg.Pipeline.Workers, MaxAttempts: cfg.Pipeline.MaxAttempts, BackoffBase: cfg.Pipeline.BackoffBase,
+	jc := jobs.Config{Workers: cfg.Pipeline.Workers, SyncWorkers: cfg.Pipeline.SyncWorkers, MaxAttempts: cfg.Pipeline.MaxAttempts, BackoffBase: cfg.Pipeline.BackoffBase,
 		BackoffMax: cfg.Pipeline.BackoffMax, PollInterval: cfg.Pipeline.PollInterval, JobTimeout: cfg.Pipeline.JobTimeout,
 		RescueAfter: cfg.Pipeline.RescueAfter, Logger: log.With("component", "jobs"),
 		Middleware: []rivertype.Middleware{&telemetry.JobMiddleware{}}}

@@ -60,6 +60,7 @@ type Log struct {
 // Pipeline tunes the job queue.
 type Pipeline struct {
 	Workers       int           `koanf:"workers"`
+	SyncWorkers   int           `koanf:"sync_workers"` // ERP sync batches run at once (0: 2)
 	MaxAttempts   int           `koanf:"max_attempts"`
 	BackoffBase   time.Duration `koanf:"backoff_base"`
 	BackoffMax    time.Duration `koanf:"backoff_max"`
@@ -336,6 +337,9 @@ func (c Config) Validate(file string) error {
 	p := c.Pipeline
 	if p.Workers < 1 || p.Workers > 10000 {
 		bad("pipeline.workers", "must be between 1 and 10000, got %d", p.Workers)
+	}
+	if p.SyncWorkers < 0 || p.SyncWorkers > 10000 {
+		bad("pipeline.sync_workers", "must be between 0 (the default, 2) and 10000, got %d", p.SyncWorkers)
 	}
 	if p.MaxAttempts < 1 || p.MaxAttempts > 100 {
 		bad("pipeline.max_attempts", "must be between 1 and 100, got %d", p.MaxAttempts)

@@ -10,158 +10,174 @@ import (
 	"github.com/waybill-hub/waybill"
 )
 
-// batcher coalesces concurrent create-and-confirm requests into batched ERP calls: while one
-// batch is in flight, requests queue, and the next batch takes all of them (up to size). An idle
-// hub therefore sends a lone order at once, and a busy one amortizes the ERP's per-call cost.
-type batcher struct {
-	erp      waybill.ERP
+// coalescer gathers concurrent requests into batches: while a batch is in flight (up to
+// parallel at once), requests queue, and the next batch takes all of them (up to size). An idle
+// hub therefore sends a lone request at once, and a busy one amortizes the ERP's per-call cost.
+type coalescer[Req, Res any] struct {
 	size     int
-	reqs     chan *batchReq
+	run      func(batch []*pending[Req, Res]) // answers every live request of the batch
+	reqs     chan *pending[Req, Res]
 	slots    chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
 }
 
-type batchReq struct {
-	ctx   context.Context
-	draft waybill.OrderDraft
-	done  chan batchRes
+// pending is one request waiting in a coalescer.
+type pending[Req, Res any] struct {
+	ctx  context.Context
+	req  Req
+	done chan outcome[Res]
 }
 
-type batchRes struct {
-	created waybill.OrderResult
-	conf    waybill.Confirmation
-	err     error
+type outcome[Res any] struct {
+	res Res
+	err error
 }
 
-func newBatcher(erp waybill.ERP, size, parallel int) *batcher {
+func newCoalescer[Req, Res any](size, parallel int, run func([]*pending[Req, Res])) *coalescer[Req, Res] {
 	if size <= 0 {
 		size = 50
 	}
 	if parallel <= 0 {
 		parallel = 4
 	}
-	b := &batcher{erp: erp, size: size, reqs: make(chan *batchReq, 4096), slots: make(chan struct{}, parallel), stop: make(chan struct{})}
-	go b.loop()
-	return b
+	c := &coalescer[Req, Res]{size: size, run: run, reqs: make(chan *pending[Req, Res], 4096),
+		slots: make(chan struct{}, parallel), stop: make(chan struct{})}
+	go c.loop()
+	return c
 }
 
-func (b *batcher) close() { b.stopOnce.Do(func() { close(b.stop) }) }
+func (c *coalescer[Req, Res]) close() { c.stopOnce.Do(func() { close(c.stop) }) }
 
-// submit creates (find-before-create) and confirms one order through the next batch.
-func (b *batcher) submit(ctx context.Context, d waybill.OrderDraft) (waybill.OrderResult, waybill.Confirmation, error) {
-	r := &batchReq{ctx: ctx, draft: d, done: make(chan batchRes, 1)}
+// do sends req with the next batch and waits for its answer.
+func (c *coalescer[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
+	p := &pending[Req, Res]{ctx: ctx, req: req, done: make(chan outcome[Res], 1)}
+	var zero Res
 	select {
-	case b.reqs <- r:
+	case c.reqs <- p:
 	case <-ctx.Done():
-		return waybill.OrderResult{}, waybill.Confirmation{}, ctx.Err()
+		return zero, ctx.Err()
 	}
 	select {
-	case res := <-r.done:
-		return res.created, res.conf, res.err
+	case o := <-p.done:
+		return o.res, o.err
 	case <-ctx.Done():
-		return waybill.OrderResult{}, waybill.Confirmation{}, ctx.Err()
+		return zero, ctx.Err()
 	}
 }
 
-func (b *batcher) loop() {
+func (c *coalescer[Req, Res]) loop() {
 	for {
-		var first *batchReq
+		var first *pending[Req, Res]
 		select {
-		case first = <-b.reqs:
-		case <-b.stop:
+		case first = <-c.reqs:
+		case <-c.stop:
 			return
 		}
 		select { // wait for a free slot; requests keep queueing meanwhile
-		case b.slots <- struct{}{}:
-		case <-b.stop:
+		case c.slots <- struct{}{}:
+		case <-c.stop:
 			return
 		}
-		batch := []*batchReq{first}
+		batch := []*pending[Req, Res]{first}
 	fill:
-		for len(batch) < b.size {
+		for len(batch) < c.size {
 			select {
-			case r := <-b.reqs:
-				batch = append(batch, r)
+			case p := <-c.reqs:
+				batch = append(batch, p)
 			default:
 				break fill
 			}
 		}
 		go func() {
-			defer func() { <-b.slots }()
-			b.run(batch)
+			defer func() { <-c.slots }()
+			live := batch[:0:0]
+			for _, p := range batch {
+				if p.ctx.Err() == nil {
+					live = append(live, p)
+				}
+			}
+			if len(live) > 0 {
+				c.run(live)
+			}
 		}()
 	}
 }
 
-func (b *batcher) run(batch []*batchReq) {
-	live := batch[:0:0]
-	for _, r := range batch {
-		if r.ctx.Err() == nil {
-			live = append(live, r)
-		}
-	}
-	if len(live) == 0 {
-		return
-	}
-	// The batch runs on behalf of several jobs: it is cancelled only when all of them are.
+// batchContext is the context a batch runs in on behalf of several requests: it is cancelled
+// only when all of them are, and it is a span named name in the trace of the first request,
+// linked to the traces of the others. The caller ends the span and calls cancel.
+func batchContext[Req, Res any](name string, live []*pending[Req, Res]) (context.Context, trace.Span, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	go func() {
-		for _, r := range live {
-			<-r.ctx.Done()
+		for _, p := range live {
+			<-p.ctx.Done()
 		}
 		cancel()
 	}()
-	// The batch is a span in the trace of its first job, linked to the traces of the others.
 	var links []trace.Link
-	for _, r := range live {
-		if sc := trace.SpanContextFromContext(r.ctx); sc.IsValid() {
+	for _, p := range live {
+		if sc := trace.SpanContextFromContext(p.ctx); sc.IsValid() {
 			links = append(links, trace.Link{SpanContext: sc})
 		}
 	}
-	ctx, span := tracer.Start(trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(live[0].ctx)), "erp batch",
+	ctx, span := tracer.Start(trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(live[0].ctx)), name,
 		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("waybill.batch_size", len(live))))
-	defer span.End()
-	drafts := make([]waybill.OrderDraft, len(live))
-	for i, r := range live {
-		drafts[i] = r.draft
-	}
-	created, err := b.erp.CreateOrders(ctx, drafts)
-	if err == nil && len(created) != len(drafts) {
-		err = waybill.Errorf(waybill.EINTERNAL, "erp_reply", "ERP answered %d of %d creates", len(created), len(drafts))
-	}
-	if err != nil {
-		for _, r := range live {
-			r.done <- batchRes{err: err}
+	return ctx, span, cancel
+}
+
+// submitted is the ERP's answer to one order draft: its creation (or the order found on the hub
+// reference) and its confirmation.
+type submitted struct {
+	created waybill.OrderResult
+	conf    waybill.Confirmation
+}
+
+// newSubmitBatcher coalesces create-and-confirm requests into batched ERP calls.
+func newSubmitBatcher(erp waybill.ERP, size, parallel int) *coalescer[waybill.OrderDraft, submitted] {
+	return newCoalescer(size, parallel, func(live []*pending[waybill.OrderDraft, submitted]) {
+		ctx, span, cancel := batchContext("erp batch", live)
+		defer cancel()
+		defer span.End()
+		drafts := make([]waybill.OrderDraft, len(live))
+		for i, p := range live {
+			drafts[i] = p.req
 		}
-		return
-	}
-	var refs []waybill.ERPRef
-	var idx []int
-	for i, c := range created {
-		if c.Err != nil {
-			live[i].done <- batchRes{created: c, err: c.Err}
-			continue
+		created, err := erp.CreateOrders(ctx, drafts)
+		if err == nil && len(created) != len(drafts) {
+			err = waybill.Errorf(waybill.EINTERNAL, "erp_reply", "ERP answered %d of %d creates", len(created), len(drafts))
 		}
-		refs = append(refs, c.Order)
-		idx = append(idx, i)
-	}
-	if len(refs) == 0 {
-		return
-	}
-	confs, err := b.erp.ConfirmOrders(ctx, refs)
-	if err == nil && len(confs) != len(refs) {
-		err = waybill.Errorf(waybill.EINTERNAL, "erp_reply", "ERP answered %d of %d confirmations", len(confs), len(refs))
-	}
-	for j, i := range idx {
-		res := batchRes{created: created[i]}
 		if err != nil {
-			res.err = err
-		} else {
-			res.conf = confs[j]
-			res.err = confs[j].Err
+			for _, p := range live {
+				p.done <- outcome[submitted]{err: err}
+			}
+			return
 		}
-		live[i].done <- res
-	}
+		var refs []waybill.ERPRef
+		var idx []int
+		for i, c := range created {
+			if c.Err != nil {
+				live[i].done <- outcome[submitted]{res: submitted{created: c}, err: c.Err}
+				continue
+			}
+			refs = append(refs, c.Order)
+			idx = append(idx, i)
+		}
+		if len(refs) == 0 {
+			return
+		}
+		confs, err := erp.ConfirmOrders(ctx, refs)
+		if err == nil && len(confs) != len(refs) {
+			err = waybill.Errorf(waybill.EINTERNAL, "erp_reply", "ERP answered %d of %d confirmations", len(confs), len(refs))
+		}
+		for j, i := range idx {
+			o := outcome[submitted]{res: submitted{created: created[i]}}
+			if err != nil {
+				o.err = err
+			} else {
+				o.res.conf, o.err = confs[j], confs[j].Err
+			}
+			live[i].done <- o
+		}
+	})
 }

@@ -45,9 +45,114 @@ type SyncOrder struct {
 // Kind implements river.JobArgs.
 func (SyncOrder) Kind() string { return "sync_order" }
 
+// InsertOpts puts syncs in their own, smaller queue (see jobs.QueueERPSync), behind nothing of
+// the pipeline's and ahead of nothing of it.
+func (SyncOrder) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueERPSync} }
+
 // Subject implements jobs.Args.
 func (a SyncOrder) Subject() jobs.Subject {
 	return jobs.Subject{OrderID: a.OrderID, CorrelationID: a.CorrelationID, Partner: a.Partner}
+}
+
+// SyncOrders syncs several orders, as many SyncOrder jobs would, reading their ERP views in one
+// batch where the ERP can (waybill.StatusBatcher): a poll finding thousands of changed orders
+// costs the ERP a few calls per batch instead of a few per order. An order whose sync fails gets
+// a SyncOrder job of its own, retried and dead-lettered under the usual policy.
+type SyncOrders struct {
+	Orders []SyncOrder `json:"orders"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncOrders) Kind() string { return "sync_orders" }
+
+// Subject implements jobs.Args.
+func (a SyncOrders) Subject() jobs.Subject {
+	if len(a.Orders) == 1 {
+		return a.Orders[0].Subject()
+	}
+	return jobs.Subject{}
+}
+
+// InsertOpts puts batched syncs in the sync queue too.
+func (SyncOrders) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueERPSync} }
+
+// syncBatch is the most orders one SyncOrders job takes.
+const syncBatch = 25
+
+// syncJobs groups syncs into SyncOrders jobs of at most syncBatch orders.
+func syncJobs(syncs []SyncOrder) []river.JobArgs {
+	var out []river.JobArgs
+	for len(syncs) > 0 {
+		n := min(len(syncs), syncBatch)
+		out = append(out, SyncOrders{Orders: syncs[:n:n]})
+		syncs = syncs[n:]
+	}
+	return out
+}
+
+type syncBatchWorker struct {
+	river.WorkerDefaults[SyncOrders]
+	h *Hub
+}
+
+func (w *syncBatchWorker) Work(ctx context.Context, job *river.Job[SyncOrders]) error {
+	return w.h.runner.Run(ctx, job.JobRow, job.Args, func(ctx context.Context) error {
+		return w.h.syncOrders(ctx, job.Args.Orders)
+	})
+}
+
+// syncOrders reads the ERP's view of the orders of list in one call where the ERP can, then
+// records each order's in a transaction of its own. A failed read fails the job (retried as a
+// whole); an order whose recording fails is handed to a SyncOrder job of its own.
+func (h *Hub) syncOrders(ctx context.Context, list []SyncOrder) error {
+	var todo []SyncOrder
+	var refs []waybill.ERPRef
+	for _, a := range list {
+		rec, err := h.db.Order(ctx, a.OrderID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Order.ERP.IsZero() || rec.Order.State.Final() {
+			continue
+		}
+		todo, refs = append(todo, a), append(refs, rec.Order.ERP)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	var sts []waybill.StatusResult
+	if sb, ok := h.erp.(waybill.StatusBatcher); ok {
+		var err error
+		if sts, err = sb.OrderStatuses(ctx, refs); err != nil {
+			return fmt.Errorf("reading the ERP status of %d orders: %w", len(refs), err)
+		}
+		if len(sts) != len(refs) {
+			return waybill.Errorf(waybill.EINTERNAL, "erp_reply", "ERP answered %d of %d status reads", len(sts), len(refs))
+		}
+	} else {
+		sts = make([]waybill.StatusResult, len(refs))
+		for i, ref := range refs {
+			sts[i].OrderStatus, sts[i].Err = h.erp.OrderStatus(ctx, ref)
+		}
+	}
+	var alone []river.JobArgs
+	for i, a := range todo {
+		err := sts[i].Err
+		if err == nil {
+			err = h.applySync(ctx, a, sts[i].OrderStatus)
+		}
+		if err != nil {
+			jobs.Logger(ctx).InfoContext(ctx, "order sync handed to a job of its own", "order", a.OrderID, "error", err)
+			alone = append(alone, a)
+		}
+	}
+	if len(alone) == 0 {
+		return nil
+	}
+	return h.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return h.q.InsertManyTx(ctx, tx, alone) })
 }
 
 // SyncHook runs in the transaction that applies an ERP sync to an order, after its transitions,
@@ -85,6 +190,13 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncOrder]) error 
 	})
 }
 
+// A poll reads the ERP's changes a page at a time, up to changePages pages (what is left waits
+// for the next poll).
+const (
+	changePage  = 500
+	changePages = 20
+)
+
 // PollChanges reads one page of ERP changes after the stored cursor, schedules a sync per order
 // touched, and advances the cursor, in one transaction. It returns the number of orders scheduled.
 // An ERP without change capture makes it a no-op.
@@ -94,12 +206,12 @@ func (h *Hub) PollChanges(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	total := 0
-	for page := 0; page < 20; page++ {
+	for page := 0; page < changePages; page++ {
 		cursor, err := h.db.Cursor(ctx, changeCursor)
 		if err != nil {
 			return total, err
 		}
-		changes, next, err := feed.Changes(ctx, cursor, 500)
+		changes, next, err := feed.Changes(ctx, cursor, changePage)
 		if err != nil {
 			return total, fmt.Errorf("reading ERP changes: %w", err)
 		}
@@ -108,10 +220,10 @@ func (h *Hub) PollChanges(ctx context.Context) (int, error) {
 			return total, err
 		}
 		err = h.db.InTx(ctx, func(tx *store.Tx) error {
-			for _, s := range syncs {
-				if err := h.q.InsertTx(ctx, tx, s, nil); err != nil {
-					return err
-				}
+			// One statement for the page's syncs: a poll can find hundreds of orders, and on
+			// SQLite this transaction holds the one connection the pipeline shares.
+			if err := h.q.InsertManyTx(ctx, tx, syncJobs(syncs)); err != nil {
+				return err
 			}
 			if next != cursor {
 				return tx.SetCursor(ctx, changeCursor, next)
@@ -122,7 +234,7 @@ func (h *Hub) PollChanges(ctx context.Context) (int, error) {
 			return total, err
 		}
 		total += len(syncs)
-		if len(changes) < 500 || next == cursor {
+		if len(changes) < changePage || next == cursor {
 			return total, nil
 		}
 	}
@@ -216,6 +328,12 @@ func (h *Hub) syncOrder(ctx context.Context, a SyncOrder) error {
 	if err != nil {
 		return fmt.Errorf("reading ERP status of %s: %w", rec.Order.ERP.Name, err)
 	}
+	return h.applySync(ctx, a, st)
+}
+
+// applySync records the ERP's view st of a's order: quantities, transitions, audit and the
+// flows' hooks, in one transaction.
+func (h *Hub) applySync(ctx context.Context, a SyncOrder, st waybill.OrderStatus) error {
 	return h.db.InTx(ctx, func(tx *store.Tx) error {
 		rec, err := tx.Order(ctx, a.OrderID)
 		if err != nil {
@@ -342,11 +460,7 @@ func (h *Hub) ReconcileOpen(ctx context.Context, idle time.Duration, limit int) 
 	if len(syncs) == 0 {
 		return 0, nil
 	}
-	args := make([]river.JobArgs, len(syncs))
-	for i, s := range syncs {
-		args[i] = s
-	}
-	return len(syncs), h.db.InTx(ctx, func(tx *store.Tx) error { return h.q.InsertManyTx(ctx, tx, args) })
+	return len(syncs), h.db.InTx(ctx, func(tx *store.Tx) error { return h.q.InsertManyTx(ctx, tx, syncJobs(syncs)) })
 }
 
 // ReconcileERP is the periodic job running ReconcileOpen.

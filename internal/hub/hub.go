@@ -79,7 +79,7 @@ type Hub struct {
 	now      func() time.Time
 	q        jobs.Queue
 	runner   *jobs.Runner
-	batch    *batcher
+	batch    *coalescer[waybill.OrderDraft, submitted]
 	fair     int
 
 	mu       sync.RWMutex
@@ -109,7 +109,8 @@ func New(cfg Config) *Hub {
 		h.partners = PartnerMap{}
 	}
 	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter, OnReplay: h.forgetMasterData}
-	h.batch = newBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
+	h.batch = newSubmitBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
+
 	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
 	return h
 }
@@ -153,6 +154,7 @@ func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &deliverWorker{h: h})
 	river.AddWorker(w, &pollWorker{h: h})
 	river.AddWorker(w, &syncWorker{h: h})
+	river.AddWorker(w, &syncBatchWorker{h: h})
 	river.AddWorker(w, &reconcileWorker{h: h})
 }
 

@@ -65,7 +65,8 @@ func (h *Hub) submit(ctx context.Context, a SubmitOrder, rec *store.OrderRecord)
 		}
 		draft.Lines = append(draft.Lines, dl)
 	}
-	created, conf, err := h.batch.submit(ctx, draft)
+	answer, err := h.batch.do(ctx, draft)
+	created, conf := answer.created, answer.conf
 	if err != nil {
 		return fmt.Errorf("submitting order %s to the ERP: %w", o.ID, err)
 	}

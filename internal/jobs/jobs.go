@@ -19,7 +19,9 @@ import (
 
 // Config tunes the queue.
 type Config struct {
-	Workers      int           // jobs run at once by this process
+	Workers int // jobs run at once by this process in the default queue
+	// SyncWorkers bounds the jobs of QueueERPSync run at once (0: 2).
+	SyncWorkers  int
 	MaxAttempts  int           // attempts before a transient failure dead-letters
 	BackoffBase  time.Duration // first retry delay
 	BackoffMax   time.Duration // cap on a retry delay
@@ -130,3 +132,19 @@ var UniqueWhileWaiting = river.UniqueOpts{ByArgs: true, ByState: []rivertype.Job
 	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
 }}
+
+// QueueERPSync is the queue of the jobs that read the ERP's view of orders after a change (change
+// capture's syncs and the reconcile sweep's). A poll can find thousands of changed orders at once,
+// most of them orders the hub has just submitted; in a queue of their own, with few workers, they
+// cannot take the workers and the ERP's capacity from new submissions.
+const QueueERPSync = "erp_sync"
+
+// syncWorkers is the size of QueueERPSync's pool for a configuration. Two are enough for one
+// poll's syncs at 100 orders/s (in batches of 25, a few ERP calls each) and leave the ERP to the
+// submissions; more shorten a large catch-up at their expense.
+func (c Config) syncWorkers() int {
+	if c.SyncWorkers > 0 {
+		return c.SyncWorkers
+	}
+	return 2
+}

@@ -82,7 +82,10 @@ func NewRiverQueue[TTx any](db *store.DB, driver riverdriver.Driver[TTx], worker
 	}
 	if workers != nil {
 		rc.Workers = workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
+			QueueERPSync:       {MaxWorkers: cfg.syncWorkers()},
+		}
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
