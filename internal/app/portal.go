@@ -18,15 +18,14 @@ func mountPortal(a *App) {
 	p := portal.New(a.Hub, a.Log, portal.Config{OrderWait: pc.OrderWait, RateLimit: pc.RateLimit, Burst: pc.Burst,
 		AvailabilityRefresh: pc.AvailabilityRefresh, CatalogTTL: pc.CatalogTTL, WebhookAttempts: pc.WebhookAttempts})
 	a.mux.Handle("/v1/", p.Handler())
-	// Availability follows Odoo's changes: a synced order (a delivery, a reservation) drops the
-	// cached figures, besides the periodic refresh.
-	// At most once a second, so that a busy change capture does not empty the cache for every
-	// order it syncs.
+	// Availability follows Odoo's changes: a synced order (a delivery, a reservation) has the
+	// cached figures re-read in the background, besides the periodic refresh; at most once a
+	// second, so that a busy change capture does not keep the ERP reading stock.
 	var last atomic.Int64
 	a.Hub.OnSync(func(context.Context, *store.Tx, jobs.Queue, *waybill.Order, waybill.OrderStatus, waybill.OrderState) error {
 		if now := time.Now().UnixNano(); now-last.Load() > int64(time.Second) {
 			last.Store(now)
-			p.InvalidateCache()
+			p.RefreshAvailability()
 		}
 		return nil
 	})

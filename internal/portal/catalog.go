@@ -236,16 +236,27 @@ func (s *Server) refreshLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.cat.refresh(ctx); err != nil && ctx.Err() == nil {
-				s.log.Debug("refreshing availability", "error", err)
-			}
+		case <-s.restock:
+		}
+		if err := s.cat.refresh(ctx); err != nil && ctx.Err() == nil {
+			s.log.Debug("refreshing availability", "error", err)
 		}
 	}
 }
 
-// InvalidateCache drops cached catalogs and availability, so the next read asks the ERP; change
-// capture calls it when the ERP reports product, pricelist or stock changes.
+// InvalidateCache drops cached catalogs and availability, so the next read asks the ERP.
 func (s *Server) InvalidateCache() { s.cat.invalidate() }
+
+// RefreshAvailability has the cached availability re-read from the ERP in the background, soon;
+// until then requests keep the figures they have, with the time they were read. Change capture
+// calls it when the ERP reports stock moving (a reservation, a delivery): dropping the cache
+// instead would make the next order wait for the ERP's stock figures.
+func (s *Server) RefreshAvailability() {
+	select {
+	case s.restock <- struct{}{}:
+	default: // one is pending already
+	}
+}
 
 // Price is a customer's net price for a quantity break.
 type Price struct {

@@ -107,6 +107,7 @@ type Server struct {
 	wait *waiter
 
 	wake    chan struct{}
+	restock chan struct{} // asks the refresh loop to re-read cached availability now
 	stop    context.CancelFunc
 	bg      sync.WaitGroup
 	started bool
@@ -121,7 +122,8 @@ func New(h *hub.Hub, log *slog.Logger, cfg Config) *Server {
 		log = slog.Default()
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, db: h.DB(), hub: h, erp: h.ERP(), log: log.With("component", "portal"), wake: make(chan struct{}, 1)}
+	s := &Server{cfg: cfg, db: h.DB(), hub: h, erp: h.ERP(), log: log.With("component", "portal"), wake: make(chan struct{}, 1),
+		restock: make(chan struct{}, 1)}
 	s.keys = newKeyCache(s.db, cfg.KeyCacheTTL)
 	s.rl = newLimiter()
 	s.cat = newCatalogCache(s.erp, cfg.CatalogTTL)
