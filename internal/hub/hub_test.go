@@ -454,3 +454,44 @@ func TestProcessRerunSubmitsLeftoverOrders(t *testing.T) {
 		require.Equal(t, 1, b.erp.Stats().Orders)
 	})
 }
+
+// TestSyncBatchHandsFailuresToJobsOfTheirOwn syncs two orders in one batch, one of which the ERP
+// no longer has: the other is synced, and the missing one gets a sync_order job of its own,
+// which dead-letters it with the ERP's reason.
+func TestSyncBatchHandsFailuresToJobsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		b.receive(t, "acme", orderJSON("PO-SYNC-1"))
+		b.eventually(t, 10*time.Second, func() bool { return b.stateOf(t, "PO-SYNC-1") == waybill.OrderAccepted })
+		good := b.orderByPO(t, "PO-SYNC-1")
+
+		gone := &waybill.Order{ID: store.NewID("ord"), CorrelationID: store.NewID("cor"), Partner: "acme", Account: "ACME",
+			Channel: waybill.ChannelHTTP, PONumber: "PO-SYNC-GONE", Currency: "USD", State: waybill.OrderAccepted,
+			ERP: waybill.ERPRef{Model: "sale.order", ID: 987654, Name: "S-GONE"}}
+		require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertOrder(ctx, gone, "") }))
+
+		require.NoError(t, b.app.Queue.Insert(ctx, hub.SyncOrders{Orders: []hub.SyncOrder{
+			{OrderID: gone.ID, CorrelationID: gone.CorrelationID, Partner: "acme"},
+			{OrderID: good.Order.ID, CorrelationID: good.Order.CorrelationID, Partner: "acme"},
+		}}, nil))
+		var dl *store.DeadLetter
+		b.eventually(t, 10*time.Second, func() bool {
+			dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{Partner: "acme"})
+			require.NoError(t, err)
+			for _, d := range dls {
+				if d.OrderID == gone.ID {
+					dl = d
+				}
+			}
+			return dl != nil
+		})
+		require.Equal(t, hub.SyncOrder{}.Kind(), dl.JobKind)
+		require.Equal(t, "erp_missing", dl.Reason)
+		dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{Partner: "acme"})
+		require.NoError(t, err)
+		require.Len(t, dls, 1, "the order the ERP has was synced in the batch, not handed on")
+		require.Equal(t, waybill.OrderAccepted, b.stateOf(t, "PO-SYNC-1"), "the in-memory ERP reports nothing new")
+	})
+}
