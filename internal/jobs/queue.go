@@ -84,7 +84,9 @@ func NewRiverQueue[TTx any](db *store.DB, driver riverdriver.Driver[TTx], worker
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Workers},
-			QueueERPSync:       {MaxWorkers: cfg.syncWorkers()},
+			// Syncs follow polls seconds apart: looking for them as often as for the pipeline's
+			// jobs would only keep the database busy (on SQLite, its one connection).
+			QueueERPSync: {MaxWorkers: cfg.syncWorkers(), FetchPollInterval: max(cfg.PollInterval, 500*time.Millisecond)},
 		}
 	}
 	client, err := river.NewClient(driver, rc)
