@@ -1,6 +1,9 @@
 package odoosim
 
-import "sort"
+import (
+	"sort"
+	"time"
+)
 
 // candidates returns, ascending, the only ids of t that can match d, when a conjunct at the top of
 // d pins them down: ("id", "=" or "in", ids), a stored many2one ("=" or "in", ids) or an indexed
@@ -17,6 +20,17 @@ func (d *domain) candidates(m *modelDef, t *table) (ids []int, ok bool) {
 		return nil, false
 	}
 	for _, c := range d.conjuncts(nil) {
+		if c.op == "leaf" && c.path == "write_date" && (c.operator == ">" || c.operator == ">=") {
+			// Change capture: only what was written since, from the table's log of writes.
+			if v, ok := c.value.(string); ok {
+				if _, err := time.Parse(datetimeFormat, v); err == nil {
+					if ids, ok := t.writtenSince(v, c.operator == ">="); ok {
+						return ids, true
+					}
+				}
+			}
+			continue
+		}
 		if c.op != "leaf" || c.operator != "=" && c.operator != "in" {
 			continue
 		}

@@ -88,6 +88,48 @@ type table struct {
 	// vidx maps an indexed char field to value → ids of the records
 	// holding it (ascending), with the same life as idx.
 	vidx map[string]map[string][]int
+	// writes logs every write_date set, in the order set: searches on
+	// write_date (change capture) look only at the tail written since.
+	// Entries are never removed; a record's entry is current when its
+	// write_date still equals it. unordered is set if the clock went back.
+	writes    []stamped
+	unordered bool
+}
+
+// stamped is one write_date set on a record.
+type stamped struct {
+	at string
+	id int
+}
+
+// stamp sets r's write_date (r is record id of t) and logs it.
+func (t *table) stamp(id int, r record, at string) {
+	r["write_date"] = at
+	if n := len(t.writes); n > 0 && t.writes[n-1].at > at {
+		t.unordered = true
+	}
+	t.writes = append(t.writes, stamped{at, id})
+}
+
+// writtenSince returns, ascending, the ids of the records whose write_date is after (or, with
+// inclusive, at or after) since; ok is false when the log cannot tell (the clock went back).
+func (t *table) writtenSince(since string, inclusive bool) (ids []int, ok bool) {
+	if t.unordered {
+		return nil, false
+	}
+	i := sort.Search(len(t.writes), func(i int) bool {
+		if inclusive {
+			return t.writes[i].at >= since
+		}
+		return t.writes[i].at > since
+	})
+	for _, w := range t.writes[i:] {
+		if r, ok := t.recs[w.id]; ok && asString(r["write_date"]) == w.at {
+			ids = append(ids, w.id)
+		}
+	}
+	sort.Ints(ids)
+	return dedupSorted(ids), true
 }
 
 // targets returns the ids a stored relational value points at.

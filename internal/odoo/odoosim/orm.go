@@ -52,7 +52,8 @@ func (e *env) create(m *modelDef, vals map[string]any) (int, error) {
 	id := t.next
 	e.save(m.name, id) // remembered as created
 	now := formatDatetime(e.now)
-	r := record{"id": id, "create_date": now, "write_date": now, "create_uid": e.uid, "write_uid": e.uid}
+	r := record{"id": id, "create_date": now, "create_uid": e.uid, "write_uid": e.uid}
+	t.stamp(id, r, now)
 	t.recs[id] = r
 	for name, f := range m.fields {
 		if _, ok := vals[name]; ok || name == "id" || f.compute != nil || f.delegate != "" {
@@ -105,7 +106,7 @@ func (e *env) write(m *modelDef, ids []int, vals map[string]any) error {
 		if err := e.assign(m, r, vals); err != nil {
 			return err
 		}
-		r["write_date"] = formatDatetime(e.now)
+		e.table(m.name).stamp(id, r, formatDatetime(e.now))
 		r["write_uid"] = e.uid
 		e.touch(m.name, id)
 	}
@@ -119,7 +120,7 @@ func (e *env) write(m *modelDef, ids []int, vals map[string]any) error {
 // webhook emitter reports it.
 func (e *env) touch(model string, id int) {
 	if r := e.mut(model, id); r != nil {
-		r["write_date"] = formatDatetime(e.now)
+		e.table(model).stamp(id, r, formatDatetime(e.now))
 	}
 	if e.touched == nil {
 		e.touched = map[string][]int{}
@@ -182,7 +183,7 @@ func (e *env) assign(m *modelDef, r record, vals map[string]any) error {
 				if err := e.assign(dm, dr, map[string]any{name: v}); err != nil {
 					return err
 				}
-				dr["write_date"] = formatDatetime(e.now)
+				e.table(dm.name).stamp(did, dr, formatDatetime(e.now))
 			}
 			continue
 		}
