@@ -136,6 +136,10 @@ func (h *Hub) syncOrders(ctx context.Context, list []SyncOrder) error {
 		sts = make([]waybill.StatusResult, len(refs))
 		for i, ref := range refs {
 			sts[i].OrderStatus, sts[i].Err = h.erp.OrderStatus(ctx, ref)
+			if waybill.IsTransient(sts[i].Err) {
+				// The ERP is away, not this order: the batch waits and runs again as a whole.
+				return fmt.Errorf("reading ERP status of %s: %w", ref.Name, sts[i].Err)
+			}
 		}
 	}
 	var alone []river.JobArgs
