@@ -19,13 +19,20 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "waybill.db"
 
-// Backend is the SQLite store.Backend. All work goes through one connection, so that SQLite's
-// single writer never answers SQLITE_BUSY to the hub's own concurrent jobs.
+// Backend is the SQLite store.Backend. Every write goes through one connection, so that SQLite's
+// single writer never answers SQLITE_BUSY to the hub's own concurrent jobs. Reads outside a
+// transaction go to a small pool of read-only connections: in WAL mode they see the last commit
+// without waiting for the writer, whose connection a commit group holds for up to its maximum age
+// (see committer), so a portal read or a lookup does not queue behind the pipeline's writes.
 type Backend struct {
-	db   *sql.DB
+	db   *sql.DB // the one writer: transactions, Exec, the job queue, migrations
+	rdb  *sql.DB // read-only connections for Query and QueryRow outside transactions
 	path string
 	gc   *committer
 }
+
+// readers is the number of read-only connections.
+const readers = 4
 
 var _ store.Backend = (*Backend)(nil)
 
@@ -52,7 +59,13 @@ func Open(ctx context.Context, dir string) (*Backend, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	return &Backend{db: db, path: path, gc: newCommitter(db)}, nil
+	b := &Backend{db: db, rdb: db, path: path, gc: newCommitter(db)}
+	if path != ":memory:" { // a private in-memory database lives in its one connection
+		b.rdb = sql.OpenDB(&cachingConnector{dsn: "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)", drv: &msqlite.Driver{}})
+		b.rdb.SetMaxOpenConns(readers)
+		b.rdb.SetMaxIdleConns(readers)
+	}
+	return b, nil
 }
 
 // DB returns the database/sql handle (for River's riversqlite driver).
@@ -65,7 +78,14 @@ func (b *Backend) Name() string                   { return "sqlite" }
 func (b *Backend) SQLDB() *sql.DB                 { return b.db }
 func (b *Backend) GooseDialect() goose.Dialect    { return goose.DialectSQLite3 }
 func (b *Backend) Ping(ctx context.Context) error { return b.db.PingContext(ctx) }
-func (b *Backend) Close() error                   { return b.db.Close() }
+
+// Close closes the readers, then the writer.
+func (b *Backend) Close() error {
+	if b.rdb != b.db {
+		b.rdb.Close()
+	}
+	return b.db.Close()
+}
 
 func (b *Backend) Template() map[string]string {
 	return map[string]string{"blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"}
@@ -91,12 +111,14 @@ func (b *Backend) Exec(ctx context.Context, q string, args ...any) (int64, error
 	return execSQL(ctx, b.db, q, args)
 }
 
+// Query runs a read on a read-only connection.
 func (b *Backend) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
-	return b.db.QueryContext(ctx, q, args...)
+	return b.rdb.QueryContext(ctx, q, args...)
 }
 
+// QueryRow runs a one-row read on a read-only connection.
 func (b *Backend) QueryRow(ctx context.Context, q string, args ...any) store.Row {
-	return b.db.QueryRowContext(ctx, q, args...)
+	return b.rdb.QueryRowContext(ctx, q, args...)
 }
 
 // Begin starts a transaction in the open commit group (see committer).
