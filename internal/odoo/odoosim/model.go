@@ -3,6 +3,7 @@ package odoosim
 import (
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -94,6 +95,9 @@ type table struct {
 	// write_date still equals it. unordered is set if the clock went back.
 	writes    []stamped
 	unordered bool
+	// lazy guards the building of idx and vidx by calls that only read, which share the
+	// server's lock; calls that write hold it alone and change them freely.
+	lazy sync.Mutex
 }
 
 // stamped is one write_date set on a record.
@@ -185,6 +189,8 @@ func (t *table) drop(r record) {
 
 // holding returns the ids of records whose indexed char field holds value.
 func (t *table) holding(field, value string) []int {
+	t.lazy.Lock() // readers sharing the server's lock may build the index at once
+	defer t.lazy.Unlock()
 	if t.vidx == nil {
 		t.vidx = map[string]map[string][]int{}
 	}
@@ -203,6 +209,8 @@ func (t *table) holding(field, value string) []int {
 
 // referrers returns the ids of records whose field points at target.
 func (t *table) referrers(field string, target int) []int {
+	t.lazy.Lock()
+	defer t.lazy.Unlock()
 	if t.idx == nil {
 		t.idx = map[string]map[int][]int{}
 	}

@@ -51,10 +51,20 @@ func (e *env) reservedAt(product, loc int) float64 {
 		}
 		return float64(sum) / 1e6
 	}
-	if e.s.reserved == nil {
-		e.buildReserved()
+	var sum int64
+	if e.readOnly { // beside other readers: build the sums once, under lazyMu
+		e.s.lazyMu.Lock()
+		if e.s.reserved == nil {
+			e.buildReserved()
+		}
+		sum = e.s.reserved[want]
+		e.s.lazyMu.Unlock()
+	} else {
+		if e.s.reserved == nil {
+			e.buildReserved()
+		}
+		sum = e.s.reserved[want]
 	}
-	sum := e.s.reserved[want]
 	t := e.table("stock.move")
 	for id, before := range e.undo.saved["stock.move"] {
 		if k, n := reservedUnits(before); k == want {

@@ -53,7 +53,12 @@ type Server struct {
 	sleep   func(ctx context.Context, d time.Duration)
 	workers chan struct{}
 
-	mu     sync.Mutex // guards everything below and the records
+	// mu guards everything below and the records. A call that writes holds it alone; calls that
+	// only read (read, search_read, ...) share it, as Odoo's readers do not wait for each other.
+	mu sync.RWMutex
+	// lazyMu guards what a reading call may still build under the shared lock: the tables'
+	// indexes (table.holding, table.referrers) and the reserved sums (reservedAt).
+	lazyMu sync.Mutex
 	models map[string]*modelDef
 	tables map[string]*table
 	seqs   map[string]int
@@ -212,8 +217,8 @@ func (s *Server) authenticate(db, login, password string) int {
 	if db != s.opts.Database {
 		return 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	for _, u := range s.users {
 		if u.login == login && password != "" && (u.password == password || u.apiKey == password) {
 			return u.id
@@ -224,8 +229,8 @@ func (s *Server) authenticate(db, login, password string) int {
 
 // checkUser verifies execute_kw's uid and password or API key.
 func (s *Server) checkUser(uid int, password string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	u := s.users[uid]
 	return u != nil && password != "" && (u.password == password || u.apiKey == password)
 }
@@ -235,8 +240,8 @@ func (s *Server) keyUser(key string) int {
 	if key == "" {
 		return 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	for _, u := range s.users {
 		if u.apiKey == key {
 			return u.id
@@ -348,16 +353,23 @@ func (s *Server) invoke(ctx context.Context, proto string, uid int, m *modelDef,
 	if s.faults.takeSerialization() {
 		return nil, serializationFailure()
 	}
-	s.mu.Lock()
 	if callCtx == nil {
 		callCtx = map[string]any{}
 	}
-	e := &env{s: s, uid: uid, ctx: callCtx, now: s.opts.Now(), undo: &undoLog{}, touched: map[string][]int{}, readOnly: !mt.write}
-	if mt.write {
-		if err := e.checkAccess(m, true); err != nil {
-			s.mu.Unlock()
-			return nil, err
+	if !mt.write {
+		res, err := s.invokeRead(uid, m, mt, ids, args, callCtx)
+		if err == nil {
+			if d := s.faults.commitDelay(); d > 0 {
+				s.sleep(ctx, d)
+			}
 		}
+		return res, err
+	}
+	s.mu.Lock()
+	e := &env{s: s, uid: uid, ctx: callCtx, now: s.opts.Now(), undo: &undoLog{}, touched: map[string][]int{}}
+	if err := e.checkAccess(m, true); err != nil {
+		s.mu.Unlock()
+		return nil, err
 	}
 	if !mt.modelLevel && mt.name != "exists" {
 		if err := e.mustExist(m, ids); err != nil {
@@ -379,4 +391,17 @@ func (s *Server) invoke(ctx context.Context, proto string, uid int, m *modelDef,
 	}
 	s.hooks.emit(changes)
 	return res, nil
+}
+
+// invokeRead runs a call that writes nothing under the shared lock, beside other readers.
+func (s *Server) invokeRead(uid int, m *modelDef, mt *method, ids []int, args, callCtx map[string]any) (any, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e := &env{s: s, uid: uid, ctx: callCtx, now: s.opts.Now(), undo: &undoLog{}, readOnly: true}
+	if !mt.modelLevel && mt.name != "exists" {
+		if err := e.mustExist(m, ids); err != nil {
+			return nil, err
+		}
+	}
+	return mt.fn(&call{env: e, m: m, ids: ids, args: args})
 }
