@@ -27,10 +27,12 @@ func main() {
 	flag.StringVar(&o.ERP, "erp", "memory", "memory or odoosim (the Odoo simulator through the Odoo connector, 0 latency)")
 	flag.StringVar(&o.DatabaseURL, "db", "", "PostgreSQL URL (default: SQLite in a temporary directory)")
 	flag.DurationVar(&o.PollInterval, "poll", 5*time.Millisecond, "job queue poll interval")
+	flag.DurationVar(&o.ChangePoll, "change-poll", 0, "how often change capture polls Odoo (default: erp.odoo.poll_interval's default)")
 	flag.IntVar(&o.Products, "products", 50, "catalog size (memory ERP)")
 	flag.IntVar(&o.PageSize, "page", 20, "catalog page size")
 	flag.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	flag.BoolVar(&o.Spans, "spans", false, "record the hub's trace spans and print their durations per name after the order phase")
+	flag.BoolVar(&o.Timeline, "timeline", false, "print each phase's latency per 5 seconds")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (server and generator) to this file")
 	flag.Parse()
 	if *cpuprofile != "" {

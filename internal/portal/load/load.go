@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,10 +43,12 @@ type Options struct {
 	ERP          string        // "memory" (in-memory ERP with the portal capabilities) or "odoosim"
 	DatabaseURL  string        // PostgreSQL URL; empty runs on SQLite in a temporary directory
 	PollInterval time.Duration // job queue poll interval (SQLite has no LISTEN/NOTIFY)
+	ChangePoll   time.Duration // how often change capture polls the ERP (0: the configured default)
 	Products     int           // catalog size
 	PageSize     int           // catalog page size of the read load
 	MaxInFlight  int           // requests outstanding at once before the generator counts a drop
 	Spans        bool          // record the hub's trace spans in process and print their durations per name
+	Timeline     bool          // print each phase's latency per WindowLength
 	Log          io.Writer     // progress; nil discards
 }
 
@@ -63,6 +66,26 @@ type Result struct {
 	P99      time.Duration `json:"p99"`
 	Max      time.Duration `json:"max"`
 	Statuses map[int]int   `json:"statuses"`
+	// Windows are the phase's latencies by the second they were scheduled in, Window long each,
+	// to tell a steady tail from one made by a burst of background work.
+	Windows []Window `json:"windows,omitempty"`
+}
+
+// WindowLength is the span of a Window.
+const WindowLength = 5 * time.Second
+
+// Window is the latency of the requests scheduled in one stretch of a phase.
+type Window struct {
+	Start time.Duration `json:"start"` // since the phase began
+	OK    int           `json:"ok"`
+	P50   time.Duration `json:"p50"`
+	P99   time.Duration `json:"p99"`
+	Max   time.Duration `json:"max"`
+}
+
+func (w Window) String() string {
+	return fmt.Sprintf("  %4.0fs  ok %5d  p50 %7s p99 %7s max %7s", w.Start.Seconds(), w.OK, w.P50.Round(10*time.Microsecond),
+		w.P99.Round(10*time.Microsecond), w.Max.Round(10*time.Microsecond))
 }
 
 func (r Result) String() string {
@@ -134,6 +157,11 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			return env.order(ctx, fmt.Sprintf("LOAD-%d-%d", time.Now().Unix(), i), env.skus[int(i)%len(env.skus)], env.skus[int(i+1)%len(env.skus)])
 		})
 		fmt.Fprintln(logw, r)
+		if o.Timeline {
+			for _, w := range r.Windows {
+				fmt.Fprintln(logw, w)
+			}
+		}
 		if env.sim != nil && r.OK > 0 {
 			fmt.Fprintln(logw, callsPerOrder(env.sim.Stats(), r.OK))
 		}
@@ -209,6 +237,7 @@ func drive(ctx context.Context, name string, rate int, d time.Duration, maxInFli
 	total := int(d / interval)
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, total)
+	windows := make([][]time.Duration, int(d/WindowLength)+1)
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -234,6 +263,8 @@ func drive(ctx context.Context, name string, rate int, d time.Duration, maxInFli
 			if code >= 200 && code < 300 {
 				res.OK++
 				lat = append(lat, l)
+				w := int(at.Sub(start) / WindowLength)
+				windows[w] = append(windows[w], l)
 			} else {
 				res.Failed++
 			}
@@ -243,6 +274,14 @@ func drive(ctx context.Context, name string, rate int, d time.Duration, maxInFli
 	wg.Wait()
 	elapsed := time.Since(start)
 	res.Achieved = float64(res.OK) / elapsed.Seconds()
+	for i, wl := range windows {
+		if len(wl) == 0 {
+			continue
+		}
+		slices.Sort(wl)
+		res.Windows = append(res.Windows, Window{Start: time.Duration(i) * WindowLength, OK: len(wl),
+			P50: wl[len(wl)/2], P99: wl[min(len(wl)-1, len(wl)*99/100)], Max: wl[len(wl)-1]})
+	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -270,6 +309,9 @@ func start(ctx context.Context, o Options) (*environment, error) {
 	cfg.Partners = []config.Partner{{ID: "portal", Name: "Customer portal"}}
 	if o.PollInterval > 0 {
 		cfg.Pipeline.PollInterval = o.PollInterval
+	}
+	if o.ChangePoll > 0 {
+		cfg.ERP.Odoo.PollInterval = o.ChangePoll
 	}
 	env := &environment{hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.MaxInFlight, MaxConnsPerHost: o.MaxInFlight}}}
 	var st *app.Storage
