@@ -162,7 +162,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	m := metrics.New()
 	h := hub.New(hub.Config{DB: st.DB, ERP: erp, Partners: hub.PartnerMap(cfg.DomainPartners()), Logger: log, Observer: m,
-		BatchSize: cfg.Pipeline.BatchSize, BatchParallel: cfg.Pipeline.BatchParallel, FairShare: cfg.Pipeline.FairShare})
+		BatchSize: cfg.Pipeline.BatchSize, BatchParallel: cfg.Pipeline.BatchParallel, FairShare: cfg.Pipeline.FairShare,
+		SyncRate: cfg.Pipeline.SyncRate})
 	h.SetJobObserver(m)
 	workers := river.NewWorkers()
 	h.Workers(workers)

@@ -61,6 +61,7 @@ type Log struct {
 type Pipeline struct {
 	Workers       int           `koanf:"workers"`
 	SyncWorkers   int           `koanf:"sync_workers"` // ERP sync batches run at once (0: 2)
+	SyncRate      int           `koanf:"sync_rate"`    // orders synced from the ERP per second at most (0: no limit)
 	MaxAttempts   int           `koanf:"max_attempts"`
 	BackoffBase   time.Duration `koanf:"backoff_base"`
 	BackoffMax    time.Duration `koanf:"backoff_max"`
@@ -136,7 +137,7 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "text"},
 		Pipeline: Pipeline{Workers: 64, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
 			PollInterval: 50 * time.Millisecond, JobTimeout: 2 * time.Minute, RescueAfter: 3 * time.Minute,
-			BatchSize: 50, BatchParallel: 4, FairShare: 20},
+			BatchSize: 50, BatchParallel: 4, FairShare: 20, SyncRate: 250},
 		ERP: ERP{Kind: "memory", Odoo: Odoo{Protocol: "auto", Timeout: 30 * time.Second, MaxConcurrency: 4,
 			BreakerFailures: 5, BreakerCooldown: 30 * time.Second, PollInterval: 30 * time.Second}},
 		Audit:     Audit{SealInterval: 2 * time.Second},
@@ -340,6 +341,9 @@ func (c Config) Validate(file string) error {
 	}
 	if p.SyncWorkers < 0 || p.SyncWorkers > 10000 {
 		bad("pipeline.sync_workers", "must be between 0 (the default, 2) and 10000, got %d", p.SyncWorkers)
+	}
+	if p.SyncRate < 0 || p.SyncRate > 1000000 {
+		bad("pipeline.sync_rate", "must be between 0 (no limit) and 1000000 orders a second, got %d", p.SyncRate)
 	}
 	if p.MaxAttempts < 1 || p.MaxAttempts > 100 {
 		bad("pipeline.max_attempts", "must be between 1 and 100, got %d", p.MaxAttempts)

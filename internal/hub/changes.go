@@ -123,6 +123,9 @@ func (h *Hub) syncOrders(ctx context.Context, list []SyncOrder) error {
 	if len(todo) == 0 {
 		return nil
 	}
+	if err := h.paceSyncs(ctx, len(todo)); err != nil {
+		return err
+	}
 	var sts []waybill.StatusResult
 	if sb, ok := h.erp.(waybill.StatusBatcher); ok {
 		var err error
@@ -157,6 +160,14 @@ func (h *Hub) syncOrders(ctx context.Context, list []SyncOrder) error {
 		return nil
 	}
 	return h.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return h.q.InsertManyTx(ctx, tx, alone) })
+}
+
+// paceSyncs waits until n more orders may be synced under Config.SyncRate.
+func (h *Hub) paceSyncs(ctx context.Context, n int) error {
+	if h.syncRate == nil {
+		return nil
+	}
+	return h.syncRate.WaitN(ctx, min(n, h.syncRate.Burst()))
 }
 
 // SyncHook runs in the transaction that applies an ERP sync to an order, after its transitions,
@@ -327,6 +338,9 @@ func (h *Hub) syncOrder(ctx context.Context, a SyncOrder) error {
 	}
 	if rec.Order.ERP.IsZero() || rec.Order.State.Final() {
 		return nil
+	}
+	if err := h.paceSyncs(ctx, 1); err != nil {
+		return err
 	}
 	st, err := h.erp.OrderStatus(ctx, rec.Order.ERP)
 	if err != nil {

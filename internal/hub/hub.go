@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"golang.org/x/time/rate"
 
 	"github.com/waybill-hub/waybill"
 	"github.com/waybill-hub/waybill/internal/jobs"
@@ -65,7 +66,12 @@ type Config struct {
 	// partner's new jobs queue at a lower priority, so that one partner's backlog does not hold
 	// up the others' documents. 0 disables it.
 	FairShare int
-	Now       func() time.Time
+	// SyncRate bounds how many orders per second ERP syncs (SyncOrders, SyncOrder) apply, so
+	// that a change-capture poll finding thousands of changed orders spreads their syncs over
+	// seconds instead of taking the store and the ERP from the orders being placed meanwhile.
+	// 0 means no limit.
+	SyncRate int
+	Now      func() time.Time
 }
 
 // Hub is the hub's application core. Create it with New, register its workers with the job
@@ -81,6 +87,7 @@ type Hub struct {
 	runner   *jobs.Runner
 	batch    *coalescer[waybill.OrderDraft, submitted]
 	fair     int
+	syncRate *rate.Limiter // nil: no limit
 
 	mu       sync.RWMutex
 	decoders map[string]Decoder
@@ -107,6 +114,9 @@ func New(cfg Config) *Hub {
 	}
 	if h.partners == nil {
 		h.partners = PartnerMap{}
+	}
+	if cfg.SyncRate > 0 {
+		h.syncRate = rate.NewLimiter(rate.Limit(cfg.SyncRate), max(cfg.SyncRate/10, syncBatch))
 	}
 	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter, OnReplay: h.forgetMasterData}
 	h.batch = newSubmitBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
