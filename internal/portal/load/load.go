@@ -320,6 +320,13 @@ func start(ctx context.Context, o Options) (*environment, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Orders left by an earlier run would be synced against a simulator that never saw
+		// them, and their syncs counted in this run's figures.
+		var n int64
+		if err := b.QueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&n); err == nil && n > 0 {
+			b.Close()
+			return nil, fmt.Errorf("the database already holds %d orders; give each run an empty database of its own (dropdb, createdb)", n)
+		}
 		st, env.backend = app.StorageFor(b), "postgres"
 	} else {
 		dir, err := os.MkdirTemp("", "waybill-load-")
@@ -373,7 +380,14 @@ func start(ctx context.Context, o Options) (*environment, error) {
 	default:
 		return nil, fmt.Errorf("unknown ERP %q (memory, odoosim)", o.ERP)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logTo := io.Discard
+	if path := os.Getenv("WAYBILL_LOAD_LOG"); path != "" { // the hub's log, to look into a run
+		if f, err := os.Create(path); err == nil {
+			logTo = f
+			stops = append(stops, func() { f.Close() })
+		}
+	}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: erp, Logger: log})
 	if err != nil {
 		stopAll()
