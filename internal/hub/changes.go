@@ -257,38 +257,47 @@ func (h *Hub) PollChanges(ctx context.Context) (int, error) {
 }
 
 // ordersFor maps ERP changes to the hub orders they belong to; changes to records the hub did
-// not create (orders keyed in by hand) are ignored.
+// not create (orders keyed in by hand) are ignored. Orders named by their hub reference are loaded
+// in one query: a poll's page maps hundreds of changes.
 func (h *Hub) ordersFor(ctx context.Context, changes []waybill.Change) ([]SyncOrder, error) {
-	seen := map[string]bool{}
-	var out []SyncOrder
+	var ids []string
 	for _, c := range changes {
-		var rec *store.OrderRecord
-		var err error
 		if id := strings.TrimSpace(c.HubRef); id != "" {
-			rec, err = h.db.Order(ctx, id)
-		} else if c.Order.Name != "" {
-			var list []*store.OrderRecord
-			list, err = h.db.Orders(ctx, store.OrderFilter{ERPName: c.Order.Name, Limit: 1})
-			if err == nil && len(list) == 0 {
-				err = store.ErrNotFound
-			}
-			if err == nil {
-				rec = list[0]
-			}
-		} else {
-			continue
+			ids = append(ids, id)
 		}
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+	}
+	byID := map[string]*waybill.Order{}
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		list, err := h.db.OrderDocs(ctx, ids[:n])
 		if err != nil {
 			return nil, err
 		}
-		if seen[rec.Order.ID] {
+		for _, o := range list {
+			byID[o.ID] = o
+		}
+		ids = ids[n:]
+	}
+	seen := map[string]bool{}
+	var out []SyncOrder
+	for _, c := range changes {
+		var o *waybill.Order
+		if id := strings.TrimSpace(c.HubRef); id != "" {
+			o = byID[id]
+		} else if c.Order.Name != "" {
+			list, err := h.db.Orders(ctx, store.OrderFilter{ERPName: c.Order.Name, Limit: 1})
+			if err != nil {
+				return nil, err
+			}
+			if len(list) > 0 {
+				o = list[0].Order
+			}
+		}
+		if o == nil || seen[o.ID] {
 			continue
 		}
-		seen[rec.Order.ID] = true
-		out = append(out, SyncOrder{OrderID: rec.Order.ID, CorrelationID: rec.Order.CorrelationID, Partner: rec.Order.Partner})
+		seen[o.ID] = true
+		out = append(out, SyncOrder{OrderID: o.ID, CorrelationID: o.CorrelationID, Partner: o.Partner})
 	}
 	return out, nil
 }
