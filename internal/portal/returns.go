@@ -228,21 +228,31 @@ func firstNonEmpty(ss ...string) string {
 // and both create a return.
 const returnSendGrace = 5 * time.Second
 
+// returnCallTimeout bounds one call to the ERP about a return; returnLease, how long a dispatcher
+// holds a return it claimed (store.DB.ClaimReturn), outlasts it, so that another replica's
+// dispatcher on the same database does not send or follow the same return meanwhile. A return
+// whose call failed is due again once the lease has run out.
+const (
+	returnCallTimeout = 5 * time.Second
+	returnLease       = 2 * returnCallTimeout
+)
+
 // sendReturns sends the ERP the RMAs still requested once their grace has passed: those whose
 // request could not reach the ERP.
 func (s *Server) sendReturns(ctx context.Context) {
 	if _, ok := s.erp.(waybill.Returns); !ok {
 		return
 	}
-	pending, err := s.db.ReturnsToFollow(ctx, []waybill.ReturnState{waybill.ReturnRequested}, s.now().Add(-returnSendGrace), 20)
+	cutoff := s.now().Add(-returnSendGrace)
+	pending, err := s.db.ReturnsToFollow(ctx, []waybill.ReturnState{waybill.ReturnRequested}, cutoff, 20)
 	if err != nil {
 		return
 	}
 	for _, ra := range pending {
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() != nil || !s.claimReturn(ctx, ra, cutoff) {
+			continue
 		}
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, returnCallTimeout)
 		s.sendReturn(sctx, ra)
 		cancel()
 	}
@@ -265,8 +275,8 @@ func (s *Server) followReturns(ctx context.Context) {
 	if !ok {
 		return
 	}
-	due, err := s.db.ReturnsToFollow(ctx, []waybill.ReturnState{waybill.ReturnApproved, waybill.ReturnReceived},
-		s.now().Add(-returnFollowTicks*s.cfg.DispatchInterval), 20)
+	cutoff := s.now().Add(-returnFollowTicks * s.cfg.DispatchInterval)
+	due, err := s.db.ReturnsToFollow(ctx, []waybill.ReturnState{waybill.ReturnApproved, waybill.ReturnReceived}, cutoff, 20)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("reading the returns to follow", "error", err)
@@ -274,13 +284,23 @@ func (s *Server) followReturns(ctx context.Context) {
 		return
 	}
 	for _, ra := range due {
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() != nil || !s.claimReturn(ctx, ra, cutoff) {
+			continue
 		}
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, returnCallTimeout)
 		s.followReturn(sctx, rets, ra)
 		cancel()
 	}
+}
+
+// claimReturn takes a due return for this dispatcher for returnLease; false when another
+// dispatcher took it first (or the store could not be asked).
+func (s *Server) claimReturn(ctx context.Context, ra *waybill.ReturnAuthorization, cutoff time.Time) bool {
+	ok, err := s.db.ClaimReturn(ctx, ra.ID, cutoff, s.now().Add(returnLease))
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("claiming a return", "return", ra.ID, "error", err)
+	}
+	return ok
 }
 
 // followReturn reads one return's state in the ERP and records it when it moved forward; either

@@ -604,6 +604,18 @@ func (db *DB) ReturnsToFollow(ctx context.Context, states []waybill.ReturnState,
 	return scanReturns(rows)
 }
 
+// ClaimReturn takes a return for the caller until until, if it is still not updated, touched or
+// claimed since checkedBefore (the cut-off ReturnsToFollow found it with): of several processes
+// that found the same return due, one gets it, and the others leave it (false). A claim that is
+// not followed by UpdateReturn or TouchReturn runs out at until, and the return is due again.
+func (db *DB) ClaimReturn(ctx context.Context, id string, checkedBefore, until time.Time) (bool, error) {
+	n, err := db.b.Exec(ctx, `UPDATE portal_returns SET updated_at = ? WHERE id = ? AND updated_at < ?`, micros(until), id, micros(checkedBefore))
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
 // TouchReturn records that the return was checked now without changing it, so ReturnsToFollow
 // leaves it alone for a while. ErrNotFound when there is no such return.
 func (db *DB) TouchReturn(ctx context.Context, id string) error {

@@ -3,9 +3,11 @@ package storetest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/waybill-hub/waybill"
@@ -22,6 +24,7 @@ func ExercisePortal(t *testing.T, open Opener) {
 	t.Run("PortalWebhookOutbox", func(t *testing.T) { t.Parallel(); testPortalOutbox(t, open(t)) })
 	t.Run("PortalReturns", func(t *testing.T) { t.Parallel(); testPortalReturns(t, open(t)) })
 	t.Run("PortalReturnsToFollow", func(t *testing.T) { t.Parallel(); testPortalReturnsToFollow(t, open(t)) })
+	t.Run("PortalReturnClaim", func(t *testing.T) { t.Parallel(); testPortalReturnClaim(t, open(t)) })
 	t.Run("PortalOrdersScoped", func(t *testing.T) { t.Parallel(); testPortalOrders(t, open(t)) })
 }
 
@@ -313,4 +316,46 @@ func testPortalOrders(t *testing.T, db *store.DB) {
 	corr, err := db.OrdersByCorrelation(ctx, "cor_ACME")
 	require.NoError(t, err)
 	require.Len(t, corr, 3)
+}
+
+// testPortalReturnClaim checks that of processes racing for one due return, exactly one claims
+// it; that a claimed return is not due until its claim runs out; and that it is due again then.
+func testPortalReturnClaim(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := t0
+	db.SetClock(func() time.Time { return clock })
+	r := &waybill.ReturnAuthorization{ID: store.NewID("rma"), Account: "ACME", OrderID: "ord_1", State: waybill.ReturnRequested,
+		Lines: []waybill.ReturnLine{{LineNumber: "1", Quantity: waybill.MustDecimal("1")}}}
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertReturn(ctx, r) }))
+	requested := []waybill.ReturnState{waybill.ReturnRequested}
+	cutoff, until := t0.Add(time.Minute), t0.Add(2*time.Minute)
+
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := db.ClaimReturn(ctx, r.ID, cutoff, until)
+			assert.NoError(t, err)
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	require.EqualValues(t, 1, wins.Load(), "one process claims the return")
+	due, err := db.ReturnsToFollow(ctx, requested, cutoff, 10)
+	require.NoError(t, err)
+	require.Empty(t, due, "a claimed return is not due")
+	due, err = db.ReturnsToFollow(ctx, requested, until.Add(time.Second), 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1, "due again once the claim ran out")
+	ok, err := db.ClaimReturn(ctx, r.ID, until.Add(time.Second), until.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok, "and can be claimed again")
+	ok, err = db.ClaimReturn(ctx, "rma_missing", until, until)
+	require.NoError(t, err)
+	require.False(t, ok)
 }
