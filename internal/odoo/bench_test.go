@@ -201,3 +201,89 @@ func BenchmarkOrdersHub(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 	}
 }
+
+// BenchmarkChangesAfterBurst reads, page by page as the hub's poll does (500 a page), the changes
+// 3,000 orders created and confirmed since the last poll left: what a poll finds every 30 s at
+// 100 orders/s. It reports the poll's duration and its longest Odoo call, which holds the
+// simulator's lock from the calls that write.
+//
+//	go test ./internal/odoo -run '^$' -bench ChangesAfterBurst -benchtime 5x
+func BenchmarkChangesAfterBurst(b *testing.B) {
+	ctx := context.Background()
+	sim := odoosim.New(odoosim.Options{Version: "19.0"})
+	demo := sim.SeedDemo()
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	b.Cleanup(sim.Close)
+	c, err := New(ctx, Config{URL: srv.URL, Database: "sim", APIKey: odoosim.AdminAPIKey, Protocol: ProtocolJSON2, Version: "19.0", MaxConcurrency: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, start, err := c.Changes(ctx, "", 500)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const orders, batch = 3000, 25
+	for i := 0; i < orders; i += batch {
+		var drafts []waybill.OrderDraft
+		for j := i; j < i+batch; j++ {
+			d := waybill.OrderDraft{HubRef: fmt.Sprintf("burst-%d", j), PONumber: fmt.Sprintf("PO-%d", j),
+				Customer: waybill.ERPRef{ID: int64(demo.Customers[j%len(demo.Customers)].ID)}}
+			for k := range 2 {
+				p := demo.Products[(j+k)%4]
+				d.Lines = append(d.Lines, waybill.DraftLine{LineNumber: fmt.Sprint(k + 1), Product: waybill.ERPRef{ID: int64(p.ID)}, Quantity: waybill.DecimalFromInt(1)})
+			}
+			drafts = append(drafts, d)
+		}
+		e := &benchEnv{c: c}
+		if err := e.connectorBatchN(ctx, drafts, 2); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var longest time.Duration
+	calls := 0
+	for b.Loop() {
+		cursor := start
+		for {
+			t0 := time.Now()
+			changes, next, err := c.Changes(ctx, cursor, 500)
+			if err != nil {
+				b.Fatal(err)
+			}
+			longest = max(longest, time.Since(t0))
+			calls++
+			cursor = next
+			if len(changes) < 500 {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/poll")
+	b.ReportMetric(float64(longest.Microseconds())/1000, "ms-longest-page")
+	b.ReportMetric(float64(calls)/float64(b.N), "pages/poll")
+}
+
+// connectorBatchN is connectorBatch for orders of n lines.
+func (e *benchEnv) connectorBatchN(ctx context.Context, batch []waybill.OrderDraft, n int) error {
+	res, err := e.c.CreateOrders(ctx, batch)
+	if err != nil {
+		return err
+	}
+	refs := make([]waybill.ERPRef, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			return r.Err
+		}
+		refs[i] = r.Order
+	}
+	conf, err := e.c.ConfirmOrders(ctx, refs)
+	if err != nil {
+		return err
+	}
+	for _, cf := range conf {
+		if cf.Err != nil || cf.State != "sale" || len(cf.Lines) != n {
+			return fmt.Errorf("confirmation %+v", cf)
+		}
+	}
+	return nil
+}

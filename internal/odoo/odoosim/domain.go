@@ -13,6 +13,72 @@ type domain struct {
 	path     string
 	operator string
 	value    any
+	// in is the list of an "in" or "not in" leaf as a set, built at its first use when the list
+	// is long: a search by hundreds of ids then costs one lookup per record, not hundreds.
+	in *valueSet
+}
+
+// valueSet holds the numbers and the strings of a leaf's list; ok is false when the list holds
+// anything else (False, a bool), which is then compared one element at a time as Odoo does.
+type valueSet struct {
+	nums map[float64]bool
+	strs map[string]bool
+	ok   bool
+}
+
+// longList is the length from which an "in" list is looked up through a valueSet.
+const longList = 16
+
+func newValueSet(list []any) *valueSet {
+	s := &valueSet{nums: map[float64]bool{}, strs: map[string]bool{}, ok: true}
+	for _, x := range list {
+		switch v := x.(type) {
+		case int, float64:
+			s.nums[asFloat(v)] = true
+		case string:
+			s.strs[v] = true
+		default:
+			s.ok = false
+			return s
+		}
+	}
+	return s
+}
+
+// compare applies the leaf's operator to the stored value v.
+func (d *domain) compare(v any, boolField bool) bool {
+	if d.operator == "in" || d.operator == "not in" {
+		if list, ok := d.value.([]any); ok && len(list) >= longList && !boolField {
+			if d.in == nil {
+				d.in = newValueSet(list)
+			}
+			if found, ok := d.in.has(v); ok {
+				return found == (d.operator == "in")
+			}
+		}
+	}
+	return compareLeaf(d.operator, v, d.value, boolField)
+}
+
+// has reports whether v equals an element, as compareLeaf's "=" would find; ok is false when the
+// set cannot tell (v is empty or of another kind).
+func (s *valueSet) has(v any) (found, ok bool) {
+	if !s.ok || isEmpty(v) {
+		return false, false
+	}
+	switch x := v.(type) {
+	case int, float64:
+		if len(s.strs) > 0 {
+			return false, false
+		}
+		return s.nums[asFloat(x)], true
+	case string:
+		if len(s.nums) > 0 {
+			return false, false
+		}
+		return s.strs[x], true
+	}
+	return false, false
 }
 
 // parseDomain parses a domain in Odoo's prefix notation; consecutive terms
@@ -167,7 +233,7 @@ func (d *domain) matchLeaf(e *env, m *modelDef, r record) (bool, error) {
 		}
 		if len(ids) == 0 {
 			// An empty many2one compares as False on the path's last field.
-			return compareLeaf(d.operator, nil, d.value, false), nil
+			return d.compare(nil, false), nil
 		}
 		for _, id := range ids {
 			if ok, err := sub.matchLeaf(e, cm, e.rec(cm.name, id)); err != nil || ok {
@@ -205,14 +271,14 @@ func (d *domain) matchLeaf(e *env, m *modelDef, r record) (bool, error) {
 		if _, isStr := d.value.(string); isStr && id != 0 {
 			// A string compares with the related record's display_name.
 			name := e.displayName(e.s.models[f.relation], e.rec(f.relation, id))
-			return compareLeaf(d.operator, name, d.value, false), nil
+			return d.compare(name, false), nil
 		}
 		if id == 0 {
-			return compareLeaf(d.operator, nil, d.value, false), nil
+			return d.compare(nil, false), nil
 		}
-		return compareLeaf(d.operator, id, d.value, false), nil
+		return d.compare(id, false), nil
 	}
-	return compareLeaf(d.operator, v, d.value, f.kind == tBool), nil
+	return d.compare(v, f.kind == tBool), nil
 }
 
 func (e *env) matchRelated(f *field, id int, op string, value any) bool {

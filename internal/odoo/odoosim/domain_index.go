@@ -20,57 +20,84 @@ func (d *domain) candidates(m *modelDef, t *table) (ids []int, ok bool) {
 		return nil, false
 	}
 	for _, c := range d.conjuncts(nil) {
-		if c.op == "leaf" && c.path == "write_date" && (c.operator == ">" || c.operator == ">=") {
-			// Change capture: only what was written since, from the table's log of writes.
-			if v, ok := c.value.(string); ok {
-				if _, err := time.Parse(datetimeFormat, v); err == nil {
-					if ids, ok := t.writtenSince(v, c.operator == ">="); ok {
-						return ids, true
-					}
-				}
-			}
-			continue
+		if ids, ok := c.termCandidates(m, t); ok {
+			return ids, true
 		}
-		if c.op != "leaf" || c.operator != "=" && c.operator != "in" {
-			continue
-		}
-		f := m.fields[c.path]
-		if f == nil || f.compute != nil || f.delegate != "" {
-			continue
-		}
-		if f.indexed && f.kind == tChar {
-			values, ok := wireStrings(c.operator, c.value)
-			if !ok {
-				continue
-			}
-			var out []int
-			for _, v := range values {
-				out = append(out, t.holding(c.path, v)...)
-			}
-			sort.Ints(out)
-			return dedupSorted(out), true
-		}
-		if c.path != "id" && f.kind != tM2O {
-			continue
-		}
-		want, ok := wireIDs(c.operator, c.value)
-		if !ok {
-			continue
-		}
+	}
+	return nil, false
+}
+
+// termCandidates returns the ids that can match one term of a conjunction: a leaf the table can
+// look up (see candidates), or an "|" whose every side can be looked up (their union, as a
+// database combines two index scans).
+func (c *domain) termCandidates(m *modelDef, t *table) (ids []int, ok bool) {
+	if c.op == "|" {
 		var out []int
-		for _, id := range want {
-			if c.path == "id" {
-				if _, exists := t.recs[id]; exists {
-					out = append(out, id)
+		for _, side := range c.children {
+			var sideIDs []int
+			found := false
+			for _, cc := range side.conjuncts(nil) {
+				if sideIDs, found = cc.termCandidates(m, t); found {
+					break
 				}
-				continue
 			}
-			out = append(out, t.referrers(c.path, id)...)
+			if !found {
+				return nil, false
+			}
+			out = append(out, sideIDs...)
 		}
 		sort.Ints(out)
 		return dedupSorted(out), true
 	}
-	return nil, false
+	if c.op == "leaf" && c.path == "write_date" && (c.operator == ">" || c.operator == ">=") {
+		// Change capture: only what was written since, from the table's log of writes.
+		if v, ok := c.value.(string); ok {
+			if _, err := time.Parse(datetimeFormat, v); err == nil {
+				if ids, ok := t.writtenSince(v, c.operator == ">="); ok {
+					return ids, true
+				}
+			}
+		}
+		return nil, false
+	}
+	if c.op != "leaf" || c.operator != "=" && c.operator != "in" {
+		return nil, false
+	}
+	f := m.fields[c.path]
+	if f == nil || f.compute != nil || f.delegate != "" {
+		return nil, false
+	}
+	if f.indexed && f.kind == tChar {
+		values, ok := wireStrings(c.operator, c.value)
+		if !ok {
+			return nil, false
+		}
+		var out []int
+		for _, v := range values {
+			out = append(out, t.holding(c.path, v)...)
+		}
+		sort.Ints(out)
+		return dedupSorted(out), true
+	}
+	if c.path != "id" && f.kind != tM2O {
+		return nil, false
+	}
+	want, ok := wireIDs(c.operator, c.value)
+	if !ok {
+		return nil, false
+	}
+	var out []int
+	for _, id := range want {
+		if c.path == "id" {
+			if _, exists := t.recs[id]; exists {
+				out = append(out, id)
+			}
+			continue
+		}
+		out = append(out, t.referrers(c.path, id)...)
+	}
+	sort.Ints(out)
+	return dedupSorted(out), true
 }
 
 // conjuncts appends the terms joined by "&" at the top of d.

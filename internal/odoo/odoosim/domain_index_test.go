@@ -45,7 +45,10 @@ func TestSearchNarrowedSameAsScan(t *testing.T) {
 		{"sale.order.line", `[["order_id","in",[]]]`, true},
 		{"sale.order.line", `[["order_id","=",false]]`, false},
 		{"sale.order.line", fmt.Sprintf(`[["order_id","in",[%d,false]]]`, orders[0]), false},
-		{"sale.order.line", fmt.Sprintf(`["|",["order_id","=",%d],["order_id","=",%d]]`, orders[0], orders[1]), false},
+		{"sale.order.line", fmt.Sprintf(`["|",["order_id","=",%d],["order_id","=",%d]]`, orders[0], orders[1]), true},
+		{"sale.order.line", fmt.Sprintf(`["|",["order_id","=",%d],["product_id","=",%d]]`, orders[0], d.Products[4].ID), true},
+		{"sale.order.line", fmt.Sprintf(`["|",["order_id","=",%d],["product_uom_qty","=",2]]`, orders[0]), false},
+		{"sale.order.line", fmt.Sprintf(`[["product_uom_qty","=",2],"|",["order_id","=",%d],["order_id","=",%d]]`, orders[0], orders[2]), true},
 		{"sale.order.line", fmt.Sprintf(`["!",["order_id","=",%d]]`, orders[0]), false},
 		{"sale.order.line", `[["order_id","=","S00001"]]`, false},
 		{"stock.move", fmt.Sprintf(`[["sale_line_id","in",[%d,%d,%d]],["state","not in",["done","cancel"]]]`, lines[0], lines[1], lines[6]), true},
@@ -55,6 +58,9 @@ func TestSearchNarrowedSameAsScan(t *testing.T) {
 		{"sale.order", fmt.Sprintf(`[["partner_id","=",%d]]`, d.Customers[0].ID), true},
 		{"sale.order", fmt.Sprintf(`[["partner_id","child_of",%d]]`, d.Customers[0].ID), false},
 		{"sale.order", `[["origin","=","waybill:o0"]]`, true},
+		{"sale.order", fmt.Sprintf(`["|",["id","in",[%d]],["name","in",["S00002","S99999"]]]`, orders[3]), true},
+		{"sale.order", fmt.Sprintf(`["|",["id","in",[%d]],["name","in",[]]]`, orders[0]), true},
+		{"sale.order", fmt.Sprintf(`["|",["id","in",[%d]],["name","ilike","S0"]]`, orders[0]), false},
 		{"sale.order", `[["origin","in",["waybill:o1","waybill:o2","waybill:none"]]]`, true},
 		{"sale.order", `[["origin","=","waybill:moved"]]`, true},
 		{"sale.order", `[["origin","in",["waybill:o0","waybill:lost"]]]`, true},
@@ -102,5 +108,28 @@ func TestSearchNarrowedUnknownField(t *testing.T) {
 	dom := decodeJSON(t, fmt.Sprintf(`[["parent_id","=",%d],["no_such_field","=",1]]`, ids["Acme"])).([]any)
 	if _, err := s.sudo().search(s.models["res.partner"], dom, 0, 0, ""); err == nil {
 		t.Fatal("a domain with an unknown field was accepted")
+	}
+}
+
+// TestLongInListSameAsScan checks that an "in" leaf with a long list, looked up through a set,
+// matches exactly what comparing each element matches.
+func TestLongInListSameAsScan(t *testing.T) {
+	t.Parallel()
+	var ints, mixed, strs []any
+	for i := range 40 {
+		ints = append(ints, i*3)
+		strs = append(strs, fmt.Sprintf("S%05d", i))
+	}
+	mixed = append(append(mixed, ints[:20]...), 7.0, "S00002", false)
+	values := []any{nil, false, true, 0, 3, 4, 7, 7.0, 3.0, "3", "S00002", "S00003", "", 117}
+	for _, op := range []string{"in", "not in"} {
+		for name, list := range map[string][]any{"ints": ints, "strings": strs, "mixed": mixed} {
+			for _, v := range values {
+				d := &domain{op: "leaf", operator: op, value: list}
+				if got, want := d.compare(v, false), compareLeaf(op, v, list, false); got != want {
+					t.Errorf("%v %s %s: %v, one at a time %v", v, op, name, got, want)
+				}
+			}
+		}
 	}
 }

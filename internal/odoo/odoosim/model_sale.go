@@ -47,7 +47,7 @@ func (s *Server) saleOrderModel() *modelDef {
 		}
 	}
 	m.add(
-		char("name").str("Order Reference").defaultValue("New"),
+		char("name").str("Order Reference").defaultValue("New").index(),
 		m2o("partner_id", "res.partner").req().str("Customer"),
 		m2o("partner_invoice_id", "res.partner").str("Invoice Address"), m2o("partner_shipping_id", "res.partner").str("Delivery Address"),
 		char("client_order_ref").str("Customer Reference"), char("origin").str("Source Document").index(), text("note").str("Terms and conditions"),
