@@ -28,6 +28,7 @@ func main() {
 	flag.StringVar(&o.DatabaseURL, "db", "", "PostgreSQL URL (default: SQLite in a temporary directory)")
 	flag.DurationVar(&o.PollInterval, "poll", 5*time.Millisecond, "job queue poll interval")
 	flag.DurationVar(&o.ChangePoll, "change-poll", 0, "how often change capture polls Odoo (default: erp.odoo.poll_interval's default)")
+	flag.IntVar(&o.SyncRate, "sync-rate", 0, "orders synced from the ERP per second at most (default: pipeline.sync_rate's default; -1: no limit)")
 	flag.IntVar(&o.Products, "products", 50, "catalog size (memory ERP)")
 	flag.IntVar(&o.PageSize, "page", 20, "catalog page size")
 	flag.BoolVar(&asJSON, "json", false, "print the results as JSON")

@@ -44,6 +44,7 @@ type Options struct {
 	DatabaseURL  string        // PostgreSQL URL; empty runs on SQLite in a temporary directory
 	PollInterval time.Duration // job queue poll interval (SQLite has no LISTEN/NOTIFY)
 	ChangePoll   time.Duration // how often change capture polls the ERP (0: the configured default)
+	SyncRate     int           // pipeline.sync_rate (0: the configured default; -1: no limit)
 	Products     int           // catalog size
 	PageSize     int           // catalog page size of the read load
 	MaxInFlight  int           // requests outstanding at once before the generator counts a drop
@@ -312,6 +313,12 @@ func start(ctx context.Context, o Options) (*environment, error) {
 	}
 	if o.ChangePoll > 0 {
 		cfg.ERP.Odoo.PollInterval = o.ChangePoll
+	}
+	switch {
+	case o.SyncRate > 0:
+		cfg.Pipeline.SyncRate = o.SyncRate
+	case o.SyncRate < 0:
+		cfg.Pipeline.SyncRate = 0
 	}
 	env := &environment{hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.MaxInFlight, MaxConnsPerHost: o.MaxInFlight}}}
 	var st *app.Storage
