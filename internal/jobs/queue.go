@@ -107,10 +107,6 @@ func minDur(a, b time.Duration) time.Duration {
 func (q *RiverQueue[TTx]) Client() *river.Client[TTx] { return q.client }
 
 func (q *RiverQueue[TTx]) nativeTx(ctx context.Context, tx *store.Tx) (TTx, error) {
-	if err := tx.Flush(ctx); err != nil {
-		var zero TTx
-		return zero, err
-	}
 	n, ok := tx.Native().(TTx)
 	if !ok {
 		var zero TTx

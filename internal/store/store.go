@@ -50,7 +50,8 @@ type TxExecutor interface {
 	Executor
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
-	// Native returns the driver's transaction (*sql.Tx or pgx.Tx) for the job queue.
+	// Native returns the driver's transaction (*sql.Tx or pgx.Tx) for the job queue. Statements
+	// sent through it run after those deferred so far (a Deferrer sends them first).
 	Native() any
 }
 
@@ -162,8 +163,8 @@ type Tx struct {
 	afterCommit []func()
 }
 
-// Native returns the driver transaction, for enqueueing jobs in the same transaction. Call Flush
-// first: statements sent on the driver transaction directly must follow the deferred ones.
+// Native returns the driver transaction, for enqueueing jobs in the same transaction. Statements
+// sent on it run after those the transaction has deferred.
 func (tx *Tx) Native() any { return tx.ex.Native() }
 
 // Flush sends the statements the transaction has deferred (see Deferrer).
