@@ -144,6 +144,14 @@ func (e connExec) QueryRow(ctx context.Context, q string, args ...any) store.Row
 	return pgRow{e.c.QueryRow(ctx, rebind(q), args...)}
 }
 
+// AuditLockExpr is the expression that takes the audit advisory lock shared for the rest of the
+// transaction (see store.AuditLocker).
+func (b *Backend) AuditLockExpr() string {
+	return "pg_advisory_xact_lock_shared(" + strconv.FormatInt(auditLockKey, 10) + ")"
+}
+
+var _ store.AuditLocker = (*Backend)(nil)
+
 // AuditWriteLock takes the audit advisory lock shared for the rest of the transaction (sent with
 // the audit record it protects when the transaction defers statements).
 func (b *Backend) AuditWriteLock(ctx context.Context, tx store.TxExecutor) error {

@@ -61,7 +61,8 @@ func (tx *Tx) InsertOrder(ctx context.Context, o *waybill.Order, messageID strin
 		return err
 	}
 	now := micros(tx.db.now())
-	_, err = tx.ex.Exec(ctx, `INSERT INTO orders (id, correlation_id, message_id, partner, account, channel, po_number, state, doc,
+	// Deferred: the id is new, so only a broken statement fails it, and then the transaction.
+	err = tx.execDeferred(ctx, `INSERT INTO orders (id, correlation_id, message_id, partner, account, channel, po_number, state, doc,
 		erp_model, erp_id, erp_name, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 		o.ID, o.CorrelationID, messageID, o.Partner, o.Account, string(o.Channel), o.PONumber, string(o.State), string(doc),
 		o.ERP.Model, o.ERP.ID, o.ERP.Name, now, now)
@@ -167,21 +168,17 @@ func (tx *Tx) InsertEvent(ctx context.Context, ev waybill.OrderEvent) error {
 	return tx.InsertEvents(ctx, ev)
 }
 
-// InsertEvents stores order events in one statement, in the order given.
+// InsertEvents stores order events, in the order given. They are written when the transaction
+// commits, with its other events and its audit records.
 func (tx *Tx) InsertEvents(ctx context.Context, evs ...waybill.OrderEvent) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	q := `INSERT INTO order_events (order_id, from_state, to_state, source, actor, reason, at, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)` +
-		strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?)`, len(evs)-1)
-	args := make([]any, 0, 8*len(evs))
-	for _, ev := range evs {
-		args = append(args, ev.OrderID, string(ev.From), string(ev.To), string(ev.Source), ev.Actor, ev.Reason, micros(ev.At), ev.CorrelationID)
-	}
-	if err := tx.execDeferred(ctx, q, args...); err != nil {
-		return fmt.Errorf("storing event of order %s: %w", evs[0].OrderID, err)
-	}
+	tx.events = append(tx.events, evs...)
 	return nil
+}
+
+const eventInsert = `INSERT INTO order_events (order_id, from_state, to_state, source, actor, reason, at, correlation_id)`
+
+func eventArgs(args []any, ev waybill.OrderEvent) []any {
+	return append(args, ev.OrderID, string(ev.From), string(ev.To), string(ev.Source), ev.Actor, ev.Reason, micros(ev.At), ev.CorrelationID)
 }
 
 // OrderEvents returns an order's history, oldest first.

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/waybill-hub/waybill"
 )
 
 // ErrNotFound is returned when a record asked for by id does not exist.
@@ -157,7 +159,8 @@ type Tx struct {
 	ex  TxExecutor
 	ctx context.Context
 
-	auditLocked bool
+	audits      []auditRow           // appended by this transaction, written at commit
+	events      []waybill.OrderEvent // stored by this transaction, written at commit
 	traced      map[traceKey]bool
 	traceKeys   []traceKey // added by this transaction, written at commit in one statement
 	afterCommit []func()
@@ -230,7 +233,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err = fn(tx); err != nil {
 		return err
 	}
-	if err = tx.writeTraceKeys(ctx); err != nil {
+	if err = tx.writeAudit(ctx); err != nil {
 		return err
 	}
 	if err = ex.Commit(ctx); err != nil {
