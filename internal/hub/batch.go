@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -20,7 +21,12 @@ type coalescer[Req, Res any] struct {
 	slots    chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
+	mu       sync.RWMutex // held shared while queueing a request, exclusively to close
+	closed   bool
 }
+
+// errClosed is returned for a request made after the coalescer was closed: it was not run.
+var errClosed = errors.New("batcher closed")
 
 // pending is one request waiting in a coalescer.
 type pending[Req, Res any] struct {
@@ -47,15 +53,28 @@ func newCoalescer[Req, Res any](size, parallel int, run func([]*pending[Req, Res
 	return c
 }
 
-func (c *coalescer[Req, Res]) close() { c.stopOnce.Do(func() { close(c.stop) }) }
+// close stops the coalescer: requests already queued still run, later ones get errClosed.
+func (c *coalescer[Req, Res]) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.stopOnce.Do(func() { close(c.stop) })
+}
 
 // do sends req with the next batch and waits for its answer.
 func (c *coalescer[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	p := &pending[Req, Res]{ctx: ctx, req: req, done: make(chan outcome[Res], 1)}
 	var zero Res
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return zero, errClosed
+	}
 	select {
 	case c.reqs <- p:
+		c.mu.RUnlock()
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return zero, ctx.Err()
 	}
 	select {
@@ -72,11 +91,13 @@ func (c *coalescer[Req, Res]) loop() {
 		select {
 		case first = <-c.reqs:
 		case <-c.stop:
+			c.drain(nil)
 			return
 		}
 		select { // wait for a free slot; requests keep queueing meanwhile
 		case c.slots <- struct{}{}:
 		case <-c.stop:
+			c.drain(first)
 			return
 		}
 		batch := []*pending[Req, Res]{first}
@@ -101,6 +122,38 @@ func (c *coalescer[Req, Res]) loop() {
 				c.run(live)
 			}
 		}()
+	}
+}
+
+// drain runs first (when not nil) and the requests still queued once the coalescer is closed,
+// so that none waits for an answer that never comes.
+func (c *coalescer[Req, Res]) drain(first *pending[Req, Res]) {
+	var batch []*pending[Req, Res]
+	if first != nil {
+		batch = append(batch, first)
+	}
+	for {
+		select {
+		case p := <-c.reqs:
+			batch = append(batch, p)
+			if len(batch) < c.size {
+				continue
+			}
+		default:
+		}
+		if len(batch) == 0 {
+			return
+		}
+		live := batch[:0:0]
+		for _, p := range batch {
+			if p.ctx.Err() == nil {
+				live = append(live, p)
+			}
+		}
+		if len(live) > 0 {
+			c.run(live)
+		}
+		batch = batch[:0]
 	}
 }
 

@@ -80,6 +80,7 @@ type Hub struct {
 	q        jobs.Queue
 	runner   *jobs.Runner
 	batch    *coalescer[waybill.OrderDraft, submitted]
+	receipts *coalescer[receipt, waybill.Receipt]
 	fair     int
 
 	mu       sync.RWMutex
@@ -110,6 +111,7 @@ func New(cfg Config) *Hub {
 	}
 	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter, OnReplay: h.forgetMasterData}
 	h.batch = newSubmitBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
+	h.receipts = h.newReceiptBatcher()
 
 	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
 	return h
@@ -158,8 +160,11 @@ func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &reconcileWorker{h: h})
 }
 
-// Close stops background work (the ERP batcher).
-func (h *Hub) Close() { h.batch.close() }
+// Close stops background work (the ERP and receipt batchers).
+func (h *Hub) Close() {
+	h.batch.close()
+	h.receipts.close()
+}
 
 func (h *Hub) partner(id string) (waybill.Partner, error) {
 	p, ok := h.partners.Partner(id)

@@ -18,6 +18,8 @@ type Queue interface {
 	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 	// InsertManyTx enqueues several jobs in tx.
 	InsertManyTx(ctx context.Context, tx *store.Tx, args []river.JobArgs) error
+	// InsertParamsTx enqueues several jobs, each with its own options, in tx (one statement).
+	InsertParamsTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error
 	Start(ctx context.Context) error
 	// Stop waits for running jobs to finish (or ctx to end).
 	Stop(ctx context.Context) error
@@ -140,6 +142,20 @@ func (q *RiverQueue[TTx]) InsertManyTx(ctx context.Context, tx *store.Tx, args [
 	}
 	if _, err := q.client.InsertManyTx(ctx, n, params); err != nil {
 		return fmt.Errorf("enqueueing %d jobs: %w", len(args), err)
+	}
+	return nil
+}
+
+func (q *RiverQueue[TTx]) InsertParamsTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	n, err := q.nativeTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if _, err := q.client.InsertManyTx(ctx, n, params); err != nil {
+		return fmt.Errorf("enqueueing %d jobs: %w", len(params), err)
 	}
 	return nil
 }

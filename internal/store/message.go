@@ -77,6 +77,37 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	return nil
 }
 
+// InsertMessages stores several messages, as InsertMessage does each, in statements of up to
+// 32 messages.
+func (tx *Tx) InsertMessages(ctx context.Context, ms []*Message) error {
+	const cols = 17
+	for len(ms) > 0 {
+		n := min(len(ms), 32)
+		args := make([]any, 0, cols*n)
+		for _, m := range ms[:n] {
+			meta := []byte("{}")
+			if m.Meta != nil {
+				var err error
+				if meta, err = json.Marshal(m.Meta); err != nil {
+					return err
+				}
+			}
+			args = append(args, m.ID, m.CorrelationID, string(m.Direction), string(m.Channel), m.Partner, m.DocType,
+				m.TransportID, m.Filename, m.ContentType, string(meta), m.Digest, m.Size, m.Payload, string(m.State),
+				m.DuplicateOf, micros(m.ReceivedAt), micros(m.ReceivedAt))
+		}
+		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+		_, err := tx.ex.Exec(ctx, `INSERT INTO messages (id, correlation_id, direction, channel, partner, doc_type,
+			transport_id, filename, content_type, meta, digest, size, payload, state, duplicate_of, received_at, updated_at)
+			VALUES `+row+strings.Repeat(", "+row, n-1), args...)
+		if err != nil {
+			return fmt.Errorf("storing %d messages: %w", n, err)
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
 // FindOriginal returns the earliest non-duplicate inbound message of partner with the same digest
 // or the same non-empty transport id, or ErrNotFound.
 func (tx *Tx) FindOriginal(ctx context.Context, partner, digest, transportID string) (*Message, error) {

@@ -48,6 +48,43 @@ func (tx *Tx) ClaimBusinessKey(ctx context.Context, k BusinessKey) (*BusinessKey
 	return &prev, nil
 }
 
+// ClaimBusinessKeys claims keys, which must differ from each other, in statements of up to 64,
+// and returns those it claimed. A key it did not claim belongs to an earlier claim (on
+// PostgreSQL, a concurrent claim is waited for); ClaimBusinessKey tells which.
+func (tx *Tx) ClaimBusinessKeys(ctx context.Context, keys []BusinessKey) (map[string]bool, error) {
+	claimed := make(map[string]bool, len(keys))
+	now := micros(tx.db.now())
+	for len(keys) > 0 {
+		n := min(len(keys), 64)
+		args := make([]any, 0, 6*n)
+		for _, k := range keys[:n] {
+			args = append(args, k.Key, k.Kind, k.MessageID, k.OrderID, k.CorrelationID, now)
+		}
+		rows, err := tx.ex.Query(ctx, `INSERT INTO business_keys (key, kind, message_id, order_id, correlation_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`+strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, n-1)+` ON CONFLICT DO NOTHING RETURNING key`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d business keys: %w", n, err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			claimed[k] = true
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d business keys: %w", n, err)
+		}
+		keys = keys[n:]
+	}
+	return claimed, nil
+}
+
 // ReassignBusinessKey points an existing key at another order (duplicate policy "supersede").
 func (tx *Tx) ReassignBusinessKey(ctx context.Context, key, orderID, messageID string) error {
 	_, err := tx.ex.Exec(ctx, `UPDATE business_keys SET order_id = ?, message_id = ? WHERE key = ?`, orderID, messageID, key)
