@@ -28,6 +28,26 @@ type coalescer[Req, Res any] struct {
 // errClosed is returned for a request made after the coalescer was closed: it was not run.
 var errClosed = errors.New("batcher closed")
 
+// errAlone is the answer of a batch to a request it leaves to its caller to run alone: every
+// request of a batch whose transaction failed, or one whose work panicked, so that each fails,
+// or panics, only in its own caller.
+//
+// A lone request, or one the batch cannot take, is run by the batch itself, so that the requests
+// arriving meanwhile queue up for the next batch (that is what makes batches under load).
+var errAlone = errors.New("to be run alone")
+
+// safely runs fn and reports whether it panicked (the panic is dropped: the caller runs the work
+// again on its own goroutine, where it panics again and is handled as before).
+func safely(fn func()) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	fn()
+	return false
+}
+
 // pending is one request waiting in a coalescer.
 type pending[Req, Res any] struct {
 	ctx  context.Context

@@ -71,17 +71,19 @@ type Config struct {
 // Hub is the hub's application core. Create it with New, register its workers with the job
 // queue (Workers), then Attach the queue before starting it.
 type Hub struct {
-	db       *store.DB
-	erp      waybill.ERP
-	partners Partners
-	log      *slog.Logger
-	obs      Observer
-	now      func() time.Time
-	q        jobs.Queue
-	runner   *jobs.Runner
-	batch    *coalescer[waybill.OrderDraft, submitted]
-	receipts *coalescer[receipt, waybill.Receipt]
-	fair     int
+	db        *store.DB
+	erp       waybill.ERP
+	partners  Partners
+	log       *slog.Logger
+	obs       Observer
+	now       func() time.Time
+	q         jobs.Queue
+	runner    *jobs.Runner
+	batch     *coalescer[waybill.OrderDraft, submitted]
+	receipts  *coalescer[receipt, waybill.Receipt]
+	accepts   *coalescer[acceptance, bool]
+	processes *coalescer[processing, struct{}]
+	fair      int
 
 	mu       sync.RWMutex
 	decoders map[string]Decoder
@@ -112,6 +114,8 @@ func New(cfg Config) *Hub {
 	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter, OnReplay: h.forgetMasterData}
 	h.batch = newSubmitBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
 	h.receipts = h.newReceiptBatcher()
+	h.accepts = h.newAcceptBatcher()
+	h.processes = h.newProcessBatcher()
 
 	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
 	return h
@@ -160,10 +164,12 @@ func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &reconcileWorker{h: h})
 }
 
-// Close stops background work (the ERP and receipt batchers).
+// Close stops background work (the ERP batcher and the batchers of transactions).
 func (h *Hub) Close() {
 	h.batch.close()
 	h.receipts.close()
+	h.accepts.close()
+	h.processes.close()
 }
 
 func (h *Hub) partner(id string) (waybill.Partner, error) {

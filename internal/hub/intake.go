@@ -41,7 +41,7 @@ func (h *Hub) Receive(ctx context.Context, in waybill.InboundMessage) (waybill.R
 		attribute.Int("waybill.bytes", len(in.Payload))))
 	defer span.End()
 	rc, err := h.receipts.do(ctx, receipt{in: in, digest: digest})
-	if errors.Is(err, errClosed) {
+	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
 		rc, err = h.receiveAlone(ctx, in, digest)
 	}
 	if err == nil {

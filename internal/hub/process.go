@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/store"
 )
 
@@ -58,22 +59,92 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 	if err != nil {
 		return err
 	}
-	err = h.db.InTx(ctx, func(tx *store.Tx) error {
-		claimed, err := tx.ClaimMessage(ctx, msg.ID)
-		if err != nil || !claimed {
-			return err // !claimed: processed concurrently, or by a Processor
+	_, err = h.processes.do(ctx, processing{ctx: ctx, msg: msg, p: p, orders: orders, inline: inline})
+	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
+		err = h.db.InTx(ctx, func(tx *store.Tx) error { return h.recordMessage(ctx, tx, msg, p, orders) })
+	}
+	if err != nil {
+		return err
+	}
+	return h.submitInline(ctx, inline.take())
+}
+
+// recordMessage claims msg in tx and records the orders decoded from it; it records nothing when
+// msg was processed already (concurrently, or by a Processor).
+func (h *Hub) recordMessage(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, orders []*waybill.Order) error {
+	claimed, err := tx.ClaimMessage(ctx, msg.ID)
+	if err != nil || !claimed {
+		return err
+	}
+	for _, o := range orders {
+		if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
+			return err
 		}
-		for _, o := range orders {
-			if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
+	}
+	return nil
+}
+
+// Messages recorded together.
+//
+// The process_message jobs the queue hands out together decode their messages at the same time,
+// and each used to record its orders in a transaction of its own. The recordings that wait at
+// the same time now share one transaction: each message's claim, its orders and the
+// submissions they schedule still commit together, and the events and audit records of all of
+// them take one statement. When that transaction fails or panics, each job records its message
+// alone, so that one failure (a panic included) fails only its own message. Each job submits
+// the orders it recorded once the transaction has committed.
+
+// processing is a decoded message waiting to be recorded.
+type processing struct {
+	ctx    context.Context // the job's (for its logger)
+	msg    *store.Message
+	p      waybill.Partner
+	orders []*waybill.Order
+	inline *inlineSubmits
+}
+
+const (
+	processBatchSize     = 64
+	processBatchParallel = 2
+)
+
+func (h *Hub) newProcessBatcher() *coalescer[processing, struct{}] {
+	return newCoalescer(processBatchSize, processBatchParallel, h.processBatch)
+}
+
+func (h *Hub) processBatch(live []*pending[processing, struct{}]) {
+	ctx, span, cancel := batchContext("record messages", live)
+	defer cancel()
+	defer span.End()
+	err := h.recordMessages(ctx, live)
+	if err != nil {
+		h.log.InfoContext(ctx, "recording a batch of messages failed; recording each alone", "messages", len(live), "error", err)
+		err = errAlone
+	}
+	for _, p := range live {
+		p.done <- outcome[struct{}]{err: err}
+	}
+}
+
+// recordMessages records every message of live in one transaction. A panic is returned as an
+// error.
+func (h *Hub) recordMessages(ctx context.Context, live []*pending[processing, struct{}]) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("recording messages panicked: %v", p)
+		}
+	}()
+	return h.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, p := range live {
+			r := p.req
+			// The job's submissions are collected for it, and its log lines carry its job.
+			mctx := jobs.WithLogger(context.WithValue(ctx, inlineKey{}, r.inline), jobs.Logger(r.ctx))
+			if err := h.recordMessage(mctx, tx, r.msg, r.p, r.orders); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return h.submitInline(ctx, inline.take())
 }
 
 func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, o *waybill.Order) error {

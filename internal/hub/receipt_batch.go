@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/riverqueue/river"
 
@@ -19,8 +20,9 @@ import (
 //
 // A receipt whose digest another one claimed (a duplicate) is stored alone after the batch, by
 // the path that records duplicates, and so is one with a transport id (two keys to claim) or
-// one whose digest appears twice in the batch. When the batch's transaction fails, each of its
-// receipts is stored alone, so that one bad receipt fails only itself.
+// one whose digest appears twice in the batch. When the batch's transaction fails (or panics),
+// each of its receipts is stored alone, by its caller, so that one bad receipt fails only
+// itself.
 
 // receipt is a message waiting to be stored.
 type receipt struct {
@@ -37,17 +39,9 @@ func (h *Hub) newReceiptBatcher() *coalescer[receipt, waybill.Receipt] {
 	return newCoalescer(receiptBatchSize, receiptBatchParallel, h.receiveBatch)
 }
 
-// receiveBatch stores the receipts of live and answers each.
+// receiveBatch stores the receipts of live and answers each, or leaves it to its caller to
+// store alone (errAlone) when a batch failed or storing it panicked.
 func (h *Hub) receiveBatch(live []*pending[receipt, waybill.Receipt]) {
-	if len(live) == 1 {
-		p := live[0]
-		rc, err := h.receiveAlone(p.ctx, p.req.in, p.req.digest)
-		p.done <- outcome[waybill.Receipt]{res: rc, err: err}
-		return
-	}
-	ctx, span, cancel := batchContext("receive batch", live)
-	defer cancel()
-	defer span.End()
 	var batch, alone []*pending[receipt, waybill.Receipt]
 	seen := make(map[string]bool, len(live))
 	for _, p := range live {
@@ -59,27 +53,60 @@ func (h *Hub) receiveBatch(live []*pending[receipt, waybill.Receipt]) {
 		seen[k] = true
 		batch = append(batch, p)
 	}
-	if len(batch) > 1 {
-		dups, err := h.storeReceipts(ctx, batch)
-		if err != nil {
-			h.log.WarnContext(ctx, "storing a batch of receipts failed; storing each alone", "receipts", len(batch), "error", err)
-			alone = append(alone, batch...)
-		} else {
-			alone = append(alone, dups...)
-		}
-	} else {
-		alone = append(alone, batch...)
+	if len(batch) == 1 {
+		alone, batch = append(batch, alone...), nil
+	}
+	if len(batch) > 0 {
+		dups := h.receiveTogether(batch)
+		alone = append(alone, dups...)
 	}
 	for _, p := range alone {
-		rc, err := h.receiveAlone(p.ctx, p.req.in, p.req.digest)
+		var rc waybill.Receipt
+		var err error
+		if safely(func() { rc, err = h.receiveAlone(p.ctx, p.req.in, p.req.digest) }) {
+			err = errAlone
+		}
 		p.done <- outcome[waybill.Receipt]{res: rc, err: err}
 	}
 }
 
-// storeReceipts stores batch in one transaction and answers the receipts it stored; it returns
-// those it left alone because their digest was claimed before (duplicates). On error it answers
-// none.
-func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybill.Receipt]) ([]*pending[receipt, waybill.Receipt], error) {
+// receiveTogether stores batch in one transaction and answers the receipts it stored; it
+// returns the duplicates, to be stored alone. When the transaction fails, it leaves every
+// receipt to its caller.
+func (h *Hub) receiveTogether(batch []*pending[receipt, waybill.Receipt]) (dups []*pending[receipt, waybill.Receipt]) {
+	ctx, span, cancel := batchContext("receive batch", batch)
+	defer cancel()
+	defer span.End()
+	stored, err := h.storeReceipts(ctx, batch)
+	if err != nil {
+		h.log.WarnContext(ctx, "storing a batch of receipts failed; storing each alone", "receipts", len(batch), "error", err)
+	}
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.done <- outcome[waybill.Receipt]{err: errAlone}
+		case stored[i] == nil:
+			dups = append(dups, p)
+		default:
+			m := stored[i]
+			h.obs.MessageReceived(p.req.in.Channel, m.Partner, len(p.req.in.Payload))
+			h.log.Debug("message received", "partner", m.Partner, "channel", m.Channel, "message_id", m.ID,
+				"correlation_id", m.CorrelationID, "bytes", m.Size)
+			p.done <- outcome[waybill.Receipt]{res: waybill.Receipt{MessageID: m.ID, CorrelationID: m.CorrelationID, Digest: m.Digest}}
+		}
+	}
+	return dups
+}
+
+// storeReceipts stores batch in one transaction and returns, by position, the messages it
+// stored: nil for a receipt whose digest was claimed before (a duplicate, left to be stored
+// alone). A panic is returned as an error.
+func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybill.Receipt]) (out []*store.Message, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("storing receipts panicked: %v", p)
+		}
+	}()
 	msgs := make([]*store.Message, len(batch))
 	keys := make([]store.BusinessKey, len(batch))
 	for i, p := range batch {
@@ -87,22 +114,18 @@ func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybi
 		msgs[i] = m
 		keys[i] = store.BusinessKey{Key: receiptKeys(m.Partner, m.Digest, "")[0], Kind: "receipt", MessageID: m.ID, CorrelationID: m.CorrelationID}
 	}
-	var stored []int
-	var dups []*pending[receipt, waybill.Receipt]
-	err := h.db.InTx(ctx, func(tx *store.Tx) error {
-		stored, dups = stored[:0], dups[:0]
+	err = h.db.InTx(ctx, func(tx *store.Tx) error {
+		out = make([]*store.Message, len(batch))
 		claimed, err := tx.ClaimBusinessKeys(ctx, keys)
 		if err != nil {
 			return err
 		}
 		var ms []*store.Message
 		for i, m := range msgs {
-			if !claimed[keys[i].Key] {
-				dups = append(dups, batch[i])
-				continue
+			if claimed[keys[i].Key] {
+				out[i] = m
+				ms = append(ms, m)
 			}
-			stored = append(stored, i)
-			ms = append(ms, m)
 		}
 		if len(ms) == 0 {
 			return nil
@@ -110,9 +133,11 @@ func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybi
 		if err := tx.InsertMessages(ctx, ms); err != nil {
 			return err
 		}
-		for _, i := range stored {
-			if err := tx.Audit(ctx, receivedAudit(msgs[i], batch[i].req.in)); err != nil {
-				return err
+		for i, m := range out {
+			if m != nil {
+				if err := tx.Audit(ctx, receivedAudit(m, batch[i].req.in)); err != nil {
+					return err
+				}
 			}
 		}
 		opts, err := h.batchFairOpts(ctx, tx, ms)
@@ -129,14 +154,7 @@ func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybi
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range stored {
-		p, m := batch[i], msgs[i]
-		h.obs.MessageReceived(p.req.in.Channel, m.Partner, len(p.req.in.Payload))
-		h.log.Debug("message received", "partner", m.Partner, "channel", m.Channel, "message_id", m.ID,
-			"correlation_id", m.CorrelationID, "bytes", m.Size)
-		p.done <- outcome[waybill.Receipt]{res: waybill.Receipt{MessageID: m.ID, CorrelationID: m.CorrelationID, Digest: m.Digest}}
-	}
-	return dups, nil
+	return out, nil
 }
 
 // batchFairOpts returns the insert options of the process_message jobs of ms, stored in tx in
