@@ -89,8 +89,8 @@ func (h *Hub) recordMessage(ctx context.Context, tx *store.Tx, msg *store.Messag
 // The process_message jobs the queue hands out together decode their messages at the same time,
 // and each used to record its orders in a transaction of its own. The recordings that wait at
 // the same time now share one transaction: each message's claim, its orders and the
-// submissions they schedule still commit together, and the events and audit records of all of
-// them take one statement. When that transaction fails or panics, each job records its message
+// submissions they schedule still commit together; one statement claims all the messages, and
+// one writes the events and audit records of all of them. When that transaction fails or panics, each job records its message
 // alone, so that one failure (a panic included) fails only its own message. Each job submits
 // the orders it recorded once the transaction has committed.
 
@@ -134,13 +134,32 @@ func (h *Hub) recordMessages(ctx context.Context, live []*pending[processing, st
 			err = fmt.Errorf("recording messages panicked: %v", p)
 		}
 	}()
+	ids := make([]string, 0, len(live))
+	seen := make(map[string]bool, len(live))
+	for _, p := range live {
+		if id := p.req.msg.ID; !seen[id] { // the same message twice: a rescued job and its rerun
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
 	return h.db.InTx(ctx, func(tx *store.Tx) error {
+		// One statement claims every message; those not claimed were processed already.
+		claimed, err := tx.ClaimMessages(ctx, ids)
+		if err != nil {
+			return err
+		}
 		for _, p := range live {
 			r := p.req
+			if !claimed[r.msg.ID] {
+				continue
+			}
+			delete(claimed, r.msg.ID) // its orders are recorded once
 			// The job's submissions are collected for it, and its log lines carry its job.
 			mctx := jobs.WithLogger(context.WithValue(ctx, inlineKey{}, r.inline), jobs.Logger(r.ctx))
-			if err := h.recordMessage(mctx, tx, r.msg, r.p, r.orders); err != nil {
-				return err
+			for _, o := range r.orders {
+				if err := h.recordOrder(mctx, tx, r.msg, r.p, o); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -290,3 +290,39 @@ func (tx *Tx) ClaimMessage(ctx context.Context, id string) (bool, error) {
 	}
 	return n == 1, nil
 }
+
+// ClaimMessages is ClaimMessage for several messages in one statement: it returns the ids of
+// those this call moved to processed.
+func (tx *Tx) ClaimMessages(ctx context.Context, ids []string) (map[string]bool, error) {
+	claimed := make(map[string]bool, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 64)
+		args := make([]any, 0, n+1)
+		args = append(args, micros(tx.db.now()))
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		rows, err := tx.ex.Query(ctx, `UPDATE messages SET state = 'processed', updated_at = ? WHERE id IN (?`+
+			strings.Repeat(`, ?`, n-1)+`) AND state IN ('received', 'replayed') RETURNING id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d messages: %w", n, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			claimed[id] = true
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d messages: %w", n, err)
+		}
+		ids = ids[n:]
+	}
+	return claimed, nil
+}
