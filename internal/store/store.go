@@ -159,8 +159,9 @@ type Tx struct {
 	ex  TxExecutor
 	ctx context.Context
 
-	audits      []auditRow           // appended by this transaction, written at commit
-	events      []waybill.OrderEvent // stored by this transaction, written at commit
+	audits      []auditRow            // appended by this transaction, written at commit
+	events      []waybill.OrderEvent  // stored by this transaction, written at commit
+	webhooks    map[string][]*Webhook // subscriptions read, by account
 	traced      map[traceKey]bool
 	traceKeys   []traceKey // added by this transaction, written at commit in one statement
 	afterCommit []func()
