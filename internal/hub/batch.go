@@ -184,7 +184,11 @@ func batchContext[Req, Res any](name string, live []*pending[Req, Res]) (context
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for _, p := range live {
-			<-p.ctx.Done()
+			select {
+			case <-p.ctx.Done():
+			case <-ctx.Done(): // the batch is over (a request's context may never end)
+				return
+			}
 		}
 		cancel()
 	}()
