@@ -83,6 +83,7 @@ type Hub struct {
 	receipts  *coalescer[receipt, waybill.Receipt]
 	accepts   *coalescer[acceptance, bool]
 	processes *coalescer[processing, struct{}]
+	reads     *coalescer[string, *store.Message]
 	fair      int
 
 	mu       sync.RWMutex
@@ -116,6 +117,7 @@ func New(cfg Config) *Hub {
 	h.receipts = h.newReceiptBatcher()
 	h.accepts = h.newAcceptBatcher()
 	h.processes = h.newProcessBatcher()
+	h.reads = h.newReadBatcher()
 
 	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
 	return h
@@ -170,6 +172,7 @@ func (h *Hub) Close() {
 	h.receipts.close()
 	h.accepts.close()
 	h.processes.close()
+	h.reads.close()
 }
 
 func (h *Hub) partner(id string) (waybill.Partner, error) {

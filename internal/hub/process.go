@@ -30,7 +30,10 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessMessage]
 // processed already, and a run interrupted before its orders were submitted leaves them to
 // submit_order jobs (resumeSubmits).
 func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
-	msg, err := h.db.Message(ctx, a.MessageID)
+	msg, err := h.reads.do(ctx, a.MessageID)
+	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
+		msg, err = h.db.Message(ctx, a.MessageID)
+	}
 	if err != nil {
 		return err
 	}
@@ -67,6 +70,37 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 		return err
 	}
 	return h.submitInline(ctx, inline.take())
+}
+
+// newReadBatcher reads the messages the process_message jobs ask for at the same time in one
+// query. A read that fails is made again by its job alone.
+func (h *Hub) newReadBatcher() *coalescer[string, *store.Message] {
+	return newCoalescer(processBatchSize, processBatchParallel, func(live []*pending[string, *store.Message]) {
+		ids := make([]string, len(live))
+		for i, p := range live {
+			ids[i] = p.req
+		}
+		ctx, span, cancel := batchContext("read messages", live)
+		defer cancel()
+		defer span.End()
+		var got map[string]*store.Message
+		var err error
+		if safely(func() { got, err = h.db.MessagesByID(ctx, ids) }) || err != nil {
+			for _, p := range live {
+				p.done <- outcome[*store.Message]{err: errAlone}
+			}
+			return
+		}
+		for _, p := range live {
+			m, ok := got[p.req]
+			if !ok {
+				p.done <- outcome[*store.Message]{err: fmt.Errorf("loading message %s: %w", p.req, store.ErrNotFound)}
+				continue
+			}
+			cp := *m // each job gets a message of its own, even when it asked twice
+			p.done <- outcome[*store.Message]{res: &cp}
+		}
+	})
 }
 
 // recordMessage claims msg in tx and records the orders decoded from it; it records nothing when

@@ -169,6 +169,40 @@ func getMessage(ctx context.Context, ex Executor, id string) (*Message, error) {
 	return m, nil
 }
 
+// MessagesByID loads messages with their payloads, by id, in one query; ids not found are
+// missing from the result.
+func (db *DB) MessagesByID(ctx context.Context, ids []string) (map[string]*Message, error) {
+	out := make(map[string]*Message, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 64)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		rows, err := db.b.Query(ctx, `SELECT `+messageCols+`, payload FROM messages WHERE id IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("loading %d messages: %w", n, err)
+		}
+		for rows.Next() {
+			m, err := scanMessage(rows, true)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[m.ID] = m
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("loading %d messages: %w", n, err)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
 // SetMessageState moves a message to state.
 func (tx *Tx) SetMessageState(ctx context.Context, id string, state MessageState) error {
 	n, err := tx.ex.Exec(ctx, `UPDATE messages SET state = ?, updated_at = ? WHERE id = ?`, string(state), micros(tx.db.now()), id)
