@@ -71,20 +71,16 @@ type Config struct {
 // Hub is the hub's application core. Create it with New, register its workers with the job
 // queue (Workers), then Attach the queue before starting it.
 type Hub struct {
-	db        *store.DB
-	erp       waybill.ERP
-	partners  Partners
-	log       *slog.Logger
-	obs       Observer
-	now       func() time.Time
-	q         jobs.Queue
-	runner    *jobs.Runner
-	batch     *coalescer[waybill.OrderDraft, submitted]
-	receipts  *coalescer[receipt, waybill.Receipt]
-	accepts   *coalescer[acceptance, bool]
-	processes *coalescer[processing, struct{}]
-	reads     *coalescer[string, *store.Message]
-	fair      int
+	db       *store.DB
+	erp      waybill.ERP
+	partners Partners
+	log      *slog.Logger
+	obs      Observer
+	now      func() time.Time
+	q        jobs.Queue
+	runner   *jobs.Runner
+	batch    *coalescer[waybill.OrderDraft, submitted]
+	fair     int
 
 	mu       sync.RWMutex
 	decoders map[string]Decoder
@@ -92,6 +88,12 @@ type Hub struct {
 	senders  map[waybill.Channel]waybill.Sender
 	synced   []SyncHook
 	loader   PayloadLoader
+
+	// Transactions shared by the work that waits at the same time.
+	receipts  *coalescer[receipt, waybill.Receipt]
+	accepts   *coalescer[acceptance, bool]
+	processes *coalescer[processing, struct{}]
+	reads     *coalescer[string, *store.Message]
 }
 
 var _ waybill.Intake = (*Hub)(nil)
@@ -114,12 +116,12 @@ func New(cfg Config) *Hub {
 	}
 	h.runner = &jobs.Runner{DB: cfg.DB, Logger: h.log, OnDeadLetter: h.onDeadLetter, OnReplay: h.forgetMasterData}
 	h.batch = newSubmitBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
+
+	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
 	h.receipts = h.newReceiptBatcher()
 	h.accepts = h.newAcceptBatcher()
 	h.processes = h.newProcessBatcher()
 	h.reads = h.newReadBatcher()
-
-	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
 	return h
 }
 
