@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -20,6 +21,31 @@ type coalescer[Req, Res any] struct {
 	slots    chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
+	mu       sync.RWMutex // held shared while queueing a request, exclusively to close
+	closed   bool
+}
+
+// errClosed is returned for a request made after the coalescer was closed: it was not run.
+var errClosed = errors.New("batcher closed")
+
+// errAlone is the answer of a batch to a request it leaves to its caller to run alone: every
+// request of a batch whose transaction failed, or one whose work panicked, so that each fails,
+// or panics, only in its own caller.
+//
+// A lone request, or one the batch cannot take, is run by the batch itself, so that the requests
+// arriving meanwhile queue up for the next batch (that is what makes batches under load).
+var errAlone = errors.New("to be run alone")
+
+// safely runs fn and reports whether it panicked (the panic is dropped: the caller runs the work
+// again on its own goroutine, where it panics again and is handled as before).
+func safely(fn func()) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	fn()
+	return false
 }
 
 // pending is one request waiting in a coalescer.
@@ -47,15 +73,28 @@ func newCoalescer[Req, Res any](size, parallel int, run func([]*pending[Req, Res
 	return c
 }
 
-func (c *coalescer[Req, Res]) close() { c.stopOnce.Do(func() { close(c.stop) }) }
+// close stops the coalescer: requests already queued still run, later ones get errClosed.
+func (c *coalescer[Req, Res]) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.stopOnce.Do(func() { close(c.stop) })
+}
 
 // do sends req with the next batch and waits for its answer.
 func (c *coalescer[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	p := &pending[Req, Res]{ctx: ctx, req: req, done: make(chan outcome[Res], 1)}
 	var zero Res
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return zero, errClosed
+	}
 	select {
 	case c.reqs <- p:
+		c.mu.RUnlock()
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return zero, ctx.Err()
 	}
 	select {
@@ -72,11 +111,13 @@ func (c *coalescer[Req, Res]) loop() {
 		select {
 		case first = <-c.reqs:
 		case <-c.stop:
+			c.drain(nil)
 			return
 		}
 		select { // wait for a free slot; requests keep queueing meanwhile
 		case c.slots <- struct{}{}:
 		case <-c.stop:
+			c.drain(first)
 			return
 		}
 		batch := []*pending[Req, Res]{first}
@@ -104,6 +145,38 @@ func (c *coalescer[Req, Res]) loop() {
 	}
 }
 
+// drain runs first (when not nil) and the requests still queued once the coalescer is closed,
+// so that none waits for an answer that never comes.
+func (c *coalescer[Req, Res]) drain(first *pending[Req, Res]) {
+	var batch []*pending[Req, Res]
+	if first != nil {
+		batch = append(batch, first)
+	}
+	for {
+		select {
+		case p := <-c.reqs:
+			batch = append(batch, p)
+			if len(batch) < c.size {
+				continue
+			}
+		default:
+		}
+		if len(batch) == 0 {
+			return
+		}
+		live := batch[:0:0]
+		for _, p := range batch {
+			if p.ctx.Err() == nil {
+				live = append(live, p)
+			}
+		}
+		if len(live) > 0 {
+			c.run(live)
+		}
+		batch = batch[:0]
+	}
+}
+
 // batchContext is the context a batch runs in on behalf of several requests: it is cancelled
 // only when all of them are, and it is a span named name in the trace of the first request,
 // linked to the traces of the others. The caller ends the span and calls cancel.
@@ -111,7 +184,11 @@ func batchContext[Req, Res any](name string, live []*pending[Req, Res]) (context
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for _, p := range live {
-			<-p.ctx.Done()
+			select {
+			case <-p.ctx.Done():
+			case <-ctx.Done(): // the batch is over (a request's context may never end)
+				return
+			}
 		}
 		cancel()
 	}()

@@ -95,6 +95,12 @@ type Hub struct {
 	senders  map[waybill.Channel]waybill.Sender
 	synced   []SyncHook
 	loader   PayloadLoader
+
+	// Transactions shared by the work that waits at the same time.
+	receipts  *coalescer[receipt, waybill.Receipt]
+	accepts   *coalescer[acceptance, bool]
+	processes *coalescer[processing, struct{}]
+	reads     *coalescer[string, *store.Message]
 }
 
 var _ waybill.Intake = (*Hub)(nil)
@@ -122,6 +128,10 @@ func New(cfg Config) *Hub {
 	h.batch = newSubmitBatcher(cfg.ERP, cfg.BatchSize, cfg.BatchParallel)
 
 	h.RegisterDecoder(DocOrderJSON, decodeOrderJSON)
+	h.receipts = h.newReceiptBatcher()
+	h.accepts = h.newAcceptBatcher()
+	h.processes = h.newProcessBatcher()
+	h.reads = h.newReadBatcher()
 	return h
 }
 
@@ -168,8 +178,14 @@ func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &reconcileWorker{h: h})
 }
 
-// Close stops background work (the ERP batcher).
-func (h *Hub) Close() { h.batch.close() }
+// Close stops background work (the ERP batcher and the batchers of transactions).
+func (h *Hub) Close() {
+	h.batch.close()
+	h.receipts.close()
+	h.accepts.close()
+	h.processes.close()
+	h.reads.close()
+}
 
 func (h *Hub) partner(id string) (waybill.Partner, error) {
 	p, ok := h.partners.Partner(id)

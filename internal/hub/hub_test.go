@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -493,5 +494,135 @@ func TestSyncBatchHandsFailuresToJobsOfTheirOwn(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, dls, 1, "the order the ERP has was synced in the batch, not handed on")
 		require.Equal(t, waybill.OrderAccepted, b.stateOf(t, "PO-SYNC-1"), "the in-memory ERP reports nothing new")
+	})
+}
+
+// TestConcurrentReceipts sends receipts at once, copies of some among them, so that they are
+// stored in batches: each distinct payload is stored once and processed once, every copy is
+// answered as a duplicate of it, and each order keeps the correlation id of its receipt.
+func TestConcurrentReceipts(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		const distinct, copies = 30, 3
+		rcs := make([]waybill.Receipt, distinct*copies)
+		errs := make([]error, len(rcs))
+		var wg sync.WaitGroup
+		for i := range rcs {
+			wg.Go(func() {
+				rcs[i], errs[i] = b.h.Receive(context.Background(), waybill.InboundMessage{Channel: waybill.ChannelHTTP,
+					Partner: "acme", Payload: orderJSON(fmt.Sprintf("PO-C%02d", i%distinct))})
+			})
+		}
+		wg.Wait()
+		originals := map[string]waybill.Receipt{} // by PO
+		for i, rc := range rcs {
+			require.NoError(t, errs[i])
+			if !rc.Duplicate {
+				po := fmt.Sprintf("PO-C%02d", i%distinct)
+				_, seen := originals[po]
+				require.False(t, seen, "%s stored twice", po)
+				originals[po] = rc
+			}
+		}
+		require.Len(t, originals, distinct)
+		for i, rc := range rcs {
+			if rc.Duplicate {
+				require.Equal(t, originals[fmt.Sprintf("PO-C%02d", i%distinct)].MessageID, rc.DuplicateOf)
+			}
+		}
+		b.eventually(t, 20*time.Second, func() bool {
+			c, err := b.db.CountOrdersByState(context.Background())
+			require.NoError(t, err)
+			return c[waybill.OrderAccepted] == distinct
+		})
+		for po, rc := range originals {
+			rec := b.orderByPO(t, po)
+			require.Equal(t, rc.CorrelationID, rec.Order.CorrelationID, "%s", po)
+		}
+		require.Equal(t, distinct, b.erp.Stats().Orders)
+	})
+}
+
+// TestFairShareInBatches receives a burst from one partner while the workers are stopped: the
+// first fair-share of its process_message jobs wait at normal priority and most of the rest
+// behind, although most of the receipts are stored in batches.
+func TestFairShareInBatches(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		ctx := context.Background()
+		var st *app.Storage
+		if be == "sqlite" {
+			bk, err := sqlite.Open(ctx, t.TempDir())
+			require.NoError(t, err)
+			st = app.StorageFor(bk)
+		} else {
+			st = app.StorageFor(postgres.TestBackend(t))
+		}
+		cfg := config.Default()
+		cfg.Listen = ""
+		cfg.Pipeline.FairShare = 5
+		cfg.Partners = []config.Partner{{ID: "acme", Account: "ACME"}}
+		a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: memerp.New(true),
+			Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		require.NoError(t, err)
+		t.Cleanup(func() { a.Hub.Close(); a.Storage.DB.Close() })
+		const n = 40
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := a.Hub.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme",
+					Payload: orderJSON(fmt.Sprintf("PO-F%02d", i))})
+				require.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		rows, err := a.Storage.DB.Backend().Query(ctx, `SELECT priority, COUNT(*) FROM river_job WHERE kind = 'process_message' GROUP BY priority`)
+		require.NoError(t, err)
+		defer rows.Close()
+		got := map[int]int{}
+		for rows.Next() {
+			var p, c int
+			require.NoError(t, rows.Scan(&p, &c))
+			got[p] = c
+		}
+		require.NoError(t, rows.Err())
+		// Receipts stored at the same time in different transactions do not see each other, so a
+		// few more than the fair share may keep normal priority; none of the first five is held back.
+		require.Equal(t, n, got[1]+got[3], "priorities: %v", got)
+		require.GreaterOrEqual(t, got[1], 5, "priorities: %v", got)
+		require.GreaterOrEqual(t, got[3], n/2, "priorities: %v", got)
+	})
+}
+
+// TestPanicInBatchHitsOnlyItsOrder makes the acceptance of one order panic while others are
+// accepted with it: that order alone is dead-lettered (and put on hold), the others are accepted.
+func TestPanicInBatchHitsOnlyItsOrder(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := setup(t, be)
+		ctx := context.Background()
+		b.h.OnAccepted(func(_ context.Context, _ *store.Tx, _ jobs.Queue, o *waybill.Order) error {
+			if o.PONumber == "PO-P03" {
+				panic("hook exploded")
+			}
+			return nil
+		})
+		const n = 12
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { b.receive(t, "acme", orderJSON(fmt.Sprintf("PO-P%02d", i))) })
+		}
+		wg.Wait()
+		b.eventually(t, 20*time.Second, func() bool {
+			c, err := b.db.CountOrdersByState(ctx)
+			require.NoError(t, err)
+			return c[waybill.OrderAccepted] == n-1 && c[waybill.OrderOnHold] == 1
+		})
+		require.Equal(t, waybill.OrderOnHold, b.stateOf(t, "PO-P03"))
+		dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{Reason: "panic"})
+		require.NoError(t, err)
+		require.Len(t, dls, 1)
+		require.Equal(t, b.orderByPO(t, "PO-P03").Order.ID, dls[0].OrderID)
 	})
 }

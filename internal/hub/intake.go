@@ -40,14 +40,23 @@ func (h *Hub) Receive(ctx context.Context, in waybill.InboundMessage) (waybill.R
 		attribute.String("waybill.partner", in.Partner), attribute.String("waybill.channel", string(in.Channel)),
 		attribute.Int("waybill.bytes", len(in.Payload))))
 	defer span.End()
+	rc, err := h.receipts.do(ctx, receipt{in: in, digest: digest})
+	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
+		rc, err = h.receiveAlone(ctx, in, digest)
+	}
+	if err == nil {
+		span.SetAttributes(attribute.String("waybill.correlation_id", rc.CorrelationID),
+			attribute.String("waybill.message_id", rc.MessageID), attribute.Bool("waybill.duplicate", rc.Duplicate))
+	} else {
+		span.RecordError(err)
+	}
+	return rc, err
+}
+
+// receiveAlone stores one receipt in a transaction of its own.
+func (h *Hub) receiveAlone(ctx context.Context, in waybill.InboundMessage, digest string) (waybill.Receipt, error) {
 	for attempt := 0; ; attempt++ {
 		rc, err := h.receiveOnce(ctx, in, digest)
-		if err == nil {
-			span.SetAttributes(attribute.String("waybill.correlation_id", rc.CorrelationID),
-				attribute.String("waybill.message_id", rc.MessageID), attribute.Bool("waybill.duplicate", rc.Duplicate))
-		} else {
-			span.RecordError(err)
-		}
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // a concurrent copy claimed the digest first: this one is now a duplicate
 		}
@@ -55,7 +64,8 @@ func (h *Hub) Receive(ctx context.Context, in waybill.InboundMessage) (waybill.R
 	}
 }
 
-func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest string) (waybill.Receipt, error) {
+// newMessage is the stored form of a receipt not known to be a duplicate.
+func (h *Hub) newMessage(in waybill.InboundMessage, digest string) *store.Message {
 	at := in.ReceivedAt
 	if at.IsZero() {
 		at = h.now()
@@ -64,12 +74,28 @@ func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest
 	if docType == "" {
 		docType = sniff(in.Payload)
 	}
-	m := &store.Message{
+	return &store.Message{
 		ID: store.NewID("msg"), CorrelationID: store.NewID("cor"), Direction: store.Inbound, Channel: in.Channel,
 		Partner: in.Partner, DocType: docType, TransportID: in.TransportID, Filename: in.Filename,
 		ContentType: in.ContentType, Meta: in.Meta, Digest: digest, Size: int64(len(in.Payload)), Payload: in.Payload,
 		State: store.MessageReceived, ReceivedAt: at.UTC(),
 	}
+}
+
+// receivedAudit is the audit record of a message's receipt.
+func receivedAudit(m *store.Message, in waybill.InboundMessage) store.AuditRecord {
+	refs := []string{m.ID}
+	if in.TransportID != "" {
+		refs = append(refs, in.TransportID)
+	}
+	return store.AuditRecord{Kind: "message.received", CorrelationID: m.CorrelationID, Partner: m.Partner,
+		Subject: m.ID, Actor: string(in.Channel), Summary: fmt.Sprintf("received %s (%d bytes) over %s", m.DocType, len(in.Payload), in.Channel),
+		Detail: map[string]any{"digest": m.Digest, "filename": in.Filename, "transport_id": in.TransportID, "meta": in.Meta},
+		Refs:   refs}
+}
+
+func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest string) (waybill.Receipt, error) {
+	m := h.newMessage(in, digest)
 	rc := waybill.Receipt{MessageID: m.ID, CorrelationID: m.CorrelationID, Digest: digest}
 	dupKind := ""
 	var orig *store.Message
@@ -105,10 +131,7 @@ func (h *Hub) receiveOnce(ctx context.Context, in waybill.InboundMessage, digest
 				Detail: map[string]any{"digest": digest, "duplicate_of": orig.ID, "original_correlation_id": orig.CorrelationID},
 				Refs:   append(refs, orig.ID, orig.CorrelationID)})
 		}
-		if err := tx.Audit(ctx, store.AuditRecord{Kind: "message.received", CorrelationID: m.CorrelationID, Partner: m.Partner,
-			Subject: m.ID, Actor: string(in.Channel), Summary: fmt.Sprintf("received %s (%d bytes) over %s", docType, len(in.Payload), in.Channel),
-			Detail: map[string]any{"digest": digest, "filename": in.Filename, "transport_id": in.TransportID, "meta": in.Meta},
-			Refs:   refs}); err != nil {
+		if err := tx.Audit(ctx, receivedAudit(m, in)); err != nil {
 			return err
 		}
 		var opts *river.InsertOpts

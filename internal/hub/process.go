@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/waybill-hub/waybill"
+	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/store"
 )
 
@@ -29,7 +30,10 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessMessage]
 // processed already, and a run interrupted before its orders were submitted leaves them to
 // submit_order jobs (resumeSubmits).
 func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
-	msg, err := h.db.Message(ctx, a.MessageID)
+	msg, err := h.reads.do(ctx, a.MessageID)
+	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
+		msg, err = h.db.Message(ctx, a.MessageID)
+	}
 	if err != nil {
 		return err
 	}
@@ -58,22 +62,142 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 	if err != nil {
 		return err
 	}
-	err = h.db.InTx(ctx, func(tx *store.Tx) error {
-		claimed, err := tx.ClaimMessage(ctx, msg.ID)
-		if err != nil || !claimed {
-			return err // !claimed: processed concurrently, or by a Processor
-		}
-		for _, o := range orders {
-			if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	_, err = h.processes.do(ctx, processing{ctx: ctx, msg: msg, p: p, orders: orders, inline: inline})
+	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
+		err = h.db.InTx(ctx, func(tx *store.Tx) error { return h.recordMessage(ctx, tx, msg, p, orders) })
+	}
 	if err != nil {
 		return err
 	}
 	return h.submitInline(ctx, inline.take())
+}
+
+// newReadBatcher reads the messages the process_message jobs ask for at the same time in one
+// query. A read that fails is made again by its job alone.
+func (h *Hub) newReadBatcher() *coalescer[string, *store.Message] {
+	return newCoalescer(processBatchSize, processBatchParallel, func(live []*pending[string, *store.Message]) {
+		ids := make([]string, len(live))
+		for i, p := range live {
+			ids[i] = p.req
+		}
+		ctx, span, cancel := batchContext("read messages", live)
+		defer cancel()
+		defer span.End()
+		var got map[string]*store.Message
+		var err error
+		if safely(func() { got, err = h.db.MessagesByID(ctx, ids) }) || err != nil {
+			for _, p := range live {
+				p.done <- outcome[*store.Message]{err: errAlone}
+			}
+			return
+		}
+		for _, p := range live {
+			m, ok := got[p.req]
+			if !ok {
+				p.done <- outcome[*store.Message]{err: fmt.Errorf("loading message %s: %w", p.req, store.ErrNotFound)}
+				continue
+			}
+			cp := *m // each job gets a message of its own, even when it asked twice
+			p.done <- outcome[*store.Message]{res: &cp}
+		}
+	})
+}
+
+// recordMessage claims msg in tx and records the orders decoded from it; it records nothing when
+// msg was processed already (concurrently, or by a Processor).
+func (h *Hub) recordMessage(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, orders []*waybill.Order) error {
+	claimed, err := tx.ClaimMessage(ctx, msg.ID)
+	if err != nil || !claimed {
+		return err
+	}
+	for _, o := range orders {
+		if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Messages recorded together.
+//
+// The process_message jobs the queue hands out together decode their messages at the same time,
+// and each used to record its orders in a transaction of its own. The recordings that wait at
+// the same time now share one transaction: each message's claim, its orders and the
+// submissions they schedule still commit together; one statement claims all the messages, and
+// one writes the events and audit records of all of them. When that transaction fails or panics, each job records its message
+// alone, so that one failure (a panic included) fails only its own message. Each job submits
+// the orders it recorded once the transaction has committed.
+
+// processing is a decoded message waiting to be recorded.
+type processing struct {
+	ctx    context.Context // the job's (for its logger)
+	msg    *store.Message
+	p      waybill.Partner
+	orders []*waybill.Order
+	inline *inlineSubmits
+}
+
+const (
+	processBatchSize     = 64
+	processBatchParallel = 2
+)
+
+func (h *Hub) newProcessBatcher() *coalescer[processing, struct{}] {
+	return newCoalescer(processBatchSize, processBatchParallel, h.processBatch)
+}
+
+func (h *Hub) processBatch(live []*pending[processing, struct{}]) {
+	ctx, span, cancel := batchContext("record messages", live)
+	defer cancel()
+	defer span.End()
+	err := h.recordMessages(ctx, live)
+	if err != nil {
+		h.log.InfoContext(ctx, "recording a batch of messages failed; recording each alone", "messages", len(live), "error", err)
+		err = errAlone
+	}
+	for _, p := range live {
+		p.done <- outcome[struct{}]{err: err}
+	}
+}
+
+// recordMessages records every message of live in one transaction. A panic is returned as an
+// error.
+func (h *Hub) recordMessages(ctx context.Context, live []*pending[processing, struct{}]) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("recording messages panicked: %v", p)
+		}
+	}()
+	ids := make([]string, 0, len(live))
+	seen := make(map[string]bool, len(live))
+	for _, p := range live {
+		if id := p.req.msg.ID; !seen[id] { // the same message twice: a rescued job and its rerun
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return h.db.InTx(ctx, func(tx *store.Tx) error {
+		// One statement claims every message; those not claimed were processed already.
+		claimed, err := tx.ClaimMessages(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, p := range live {
+			r := p.req
+			if !claimed[r.msg.ID] {
+				continue
+			}
+			delete(claimed, r.msg.ID) // its orders are recorded once
+			// The job's submissions are collected for it, and its log lines carry its job.
+			mctx := jobs.WithLogger(context.WithValue(ctx, inlineKey{}, r.inline), jobs.Logger(r.ctx))
+			for _, o := range r.orders {
+				if err := h.recordOrder(mctx, tx, r.msg, r.p, o); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, o *waybill.Order) error {

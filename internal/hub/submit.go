@@ -70,25 +70,110 @@ func (h *Hub) submit(ctx context.Context, a SubmitOrder, rec *store.OrderRecord)
 	if err != nil {
 		return fmt.Errorf("submitting order %s to the ERP: %w", o.ID, err)
 	}
-	// The order as read (or just recorded) is saved unless it changed meanwhile, which its version
-	// tells; a second try (after that conflict, or a retried transaction) reads it again.
-	reread := false
+	acc := acceptance{orderID: a.OrderID, rec: rec, created: created, conf: conf}
+	touched, err := h.accepts.do(ctx, acc)
+	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
+		if touched {
+			acc.rec = nil // changed in memory by a failed batch: read it again
+		}
+		err = h.recordAlone(ctx, acc)
+	}
+	return err
+}
+
+// acceptance is an order the ERP accepted, waiting to be recorded.
+type acceptance struct {
+	orderID string
+	rec     *store.OrderRecord // as read (or just recorded); nil to read it again
+	created waybill.OrderResult
+	conf    waybill.Confirmation
+}
+
+// recordAlone records one acceptance in a transaction of its own. The order as read (or just
+// recorded) is saved unless it changed meanwhile, which its version tells; a second try (after
+// that conflict, or a retried transaction) reads it again.
+func (h *Hub) recordAlone(ctx context.Context, a acceptance) error {
 	record := func(tx *store.Tx) error {
-		r := rec
-		if reread {
+		r := a.rec
+		if r == nil {
 			var err error
-			if r, err = tx.Order(ctx, a.OrderID); err != nil {
+			if r, err = tx.Order(ctx, a.orderID); err != nil {
 				return err
 			}
 		}
-		reread = true
-		return h.recordAccepted(ctx, tx, r, created, conf)
+		a.rec = nil
+		return h.recordAccepted(ctx, tx, r, a.created, a.conf)
 	}
-	err = h.db.InTx(ctx, record)
+	err := h.db.InTx(ctx, record)
 	if errors.Is(err, store.ErrConflict) {
 		err = h.db.InTx(ctx, record)
 	}
 	return err
+}
+
+// Acceptances recorded together.
+//
+// The ERP answers a batch of orders at once, and each order's acceptance was then recorded in a
+// transaction of its own. The acceptances that wait at the same time are now recorded in one
+// transaction: each order's state change and the jobs its hooks enqueue still commit together,
+// and the events and audit records of all of them take one statement. When that transaction
+// fails (an order changed meanwhile, a hook failed) or panics, each is recorded alone by its
+// caller, after reading its order again, so that one failure fails (or one panic panics) only
+// its own order.
+
+const (
+	acceptBatchSize     = 64
+	acceptBatchParallel = 2
+)
+
+func (h *Hub) newAcceptBatcher() *coalescer[acceptance, bool] {
+	return newCoalescer(acceptBatchSize, acceptBatchParallel, h.recordBatch)
+}
+
+// recordBatch records the acceptances of live in one transaction (a lone one too), or leaves each
+// to its caller to record alone (errAlone, with true: the failed transaction may have changed its
+// order in memory).
+func (h *Hub) recordBatch(live []*pending[acceptance, bool]) {
+	ctx, span, cancel := batchContext("record acceptances", live)
+	defer cancel()
+	defer span.End()
+	err := h.recordAll(ctx, live)
+	if err != nil {
+		h.log.InfoContext(ctx, "recording a batch of acceptances failed; recording each alone", "orders", len(live), "error", err)
+	}
+	for _, p := range live {
+		if err != nil {
+			p.done <- outcome[bool]{res: true, err: errAlone}
+		} else {
+			p.done <- outcome[bool]{}
+		}
+	}
+}
+
+// recordAll records every acceptance of live in one transaction. A panic is returned as an error.
+func (h *Hub) recordAll(ctx context.Context, live []*pending[acceptance, bool]) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("recording acceptances panicked: %v", p)
+		}
+	}()
+	attempts := 0
+	return h.db.InTx(ctx, func(tx *store.Tx) error {
+		attempts++
+		for _, p := range live {
+			r := p.req.rec
+			if attempts > 1 { // a retried transaction: the orders as read were changed by the first try
+				var err error
+				if r, err = tx.Order(ctx, p.req.orderID); err != nil {
+					return err
+				}
+			}
+			if err := h.recordAccepted(ctx, tx, r, p.req.created, p.req.conf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // resolve fills the ERP references of the customer and the lines' products.

@@ -18,6 +18,8 @@ type Queue interface {
 	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 	// InsertManyTx enqueues several jobs in tx.
 	InsertManyTx(ctx context.Context, tx *store.Tx, args []river.JobArgs) error
+	// InsertParamsTx enqueues several jobs, each with its own options, in tx (one statement).
+	InsertParamsTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error
 	Start(ctx context.Context) error
 	// Stop waits for running jobs to finish (or ctx to end).
 	Stop(ctx context.Context) error
@@ -70,11 +72,14 @@ func Migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error
 // makes an insert-only client (CLI commands that only enqueue).
 func NewRiverQueue[TTx any](db *store.DB, driver riverdriver.Driver[TTx], workers *river.Workers, cfg Config) (*RiverQueue[TTx], error) {
 	rc := &river.Config{
-		Logger:                      cfg.Logger,
-		MaxAttempts:                 cfg.MaxAttempts,
-		RetryPolicy:                 Backoff{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
-		FetchPollInterval:           cfg.PollInterval,
-		FetchCooldown:               minDur(cfg.PollInterval, 5*time.Millisecond),
+		Logger:            cfg.Logger,
+		MaxAttempts:       cfg.MaxAttempts,
+		RetryPolicy:       Backoff{Base: cfg.BackoffBase, Max: cfg.BackoffMax},
+		FetchPollInterval: cfg.PollInterval,
+		// Fetches come at most every 20 ms (the first after a quiet spell at once): under load
+		// each takes what queued meanwhile, so that the jobs it hands out are many and are
+		// processed together, in shared transactions.
+		FetchCooldown:               minDur(cfg.PollInterval, 20*time.Millisecond),
 		JobTimeout:                  cfg.JobTimeout,
 		RescueStuckJobsAfter:        cfg.RescueAfter,
 		CompletedJobRetentionPeriod: time.Hour,
@@ -107,10 +112,6 @@ func minDur(a, b time.Duration) time.Duration {
 func (q *RiverQueue[TTx]) Client() *river.Client[TTx] { return q.client }
 
 func (q *RiverQueue[TTx]) nativeTx(ctx context.Context, tx *store.Tx) (TTx, error) {
-	if err := tx.Flush(ctx); err != nil {
-		var zero TTx
-		return zero, err
-	}
 	n, ok := tx.Native().(TTx)
 	if !ok {
 		var zero TTx
@@ -144,6 +145,20 @@ func (q *RiverQueue[TTx]) InsertManyTx(ctx context.Context, tx *store.Tx, args [
 	}
 	if _, err := q.client.InsertManyTx(ctx, n, params); err != nil {
 		return fmt.Errorf("enqueueing %d jobs: %w", len(args), err)
+	}
+	return nil
+}
+
+func (q *RiverQueue[TTx]) InsertParamsTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	n, err := q.nativeTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if _, err := q.client.InsertManyTx(ctx, n, params); err != nil {
+		return fmt.Errorf("enqueueing %d jobs: %w", len(params), err)
 	}
 	return nil
 }

@@ -144,6 +144,14 @@ func (e connExec) QueryRow(ctx context.Context, q string, args ...any) store.Row
 	return pgRow{e.c.QueryRow(ctx, rebind(q), args...)}
 }
 
+// AuditLockExpr is the expression that takes the audit advisory lock shared for the rest of the
+// transaction (see store.AuditLocker).
+func (b *Backend) AuditLockExpr() string {
+	return "pg_advisory_xact_lock_shared(" + strconv.FormatInt(auditLockKey, 10) + ")"
+}
+
+var _ store.AuditLocker = (*Backend)(nil)
+
 // AuditWriteLock takes the audit advisory lock shared for the rest of the transaction (sent with
 // the audit record it protects when the transaction defers statements).
 func (b *Backend) AuditWriteLock(ctx context.Context, tx store.TxExecutor) error {
@@ -226,81 +234,11 @@ func (b *Backend) QueryRow(ctx context.Context, q string, args ...any) store.Row
 }
 
 func (b *Backend) Begin(ctx context.Context) (store.TxExecutor, error) {
-	tx, err := b.pool.Begin(ctx)
+	c, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &txExec{tx: tx}, nil
+	t := &txExec{conn: c}
+	t.pending.BeginTx(pgx.TxOptions{})
+	return t, nil
 }
-
-// txExec is a transaction that defers the statements the store marks as such (store.Deferrer)
-// and sends them in one batch with the next statement.
-type txExec struct {
-	tx      pgx.Tx
-	pending *pgx.Batch
-}
-
-var _ store.Deferrer = (*txExec)(nil)
-
-func (t *txExec) Defer(q string, args ...any) {
-	if t.pending == nil {
-		t.pending = &pgx.Batch{}
-	}
-	t.pending.Queue(rebind(q), args...)
-}
-
-func (t *txExec) Flush(ctx context.Context) error {
-	if t.pending == nil || t.pending.Len() == 0 {
-		return nil
-	}
-	b := t.pending
-	t.pending = nil
-	return t.tx.SendBatch(ctx, b).Close()
-}
-
-// Exec sends the statement after the deferred ones, in the same round trip.
-func (t *txExec) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	if t.pending == nil || t.pending.Len() == 0 {
-		return execQ(ctx, t.tx, q, args)
-	}
-	b := t.pending
-	t.pending = nil
-	var n int64
-	b.Queue(rebind(q), args...).Exec(func(tag pgconn.CommandTag) error {
-		n = tag.RowsAffected()
-		return nil
-	})
-	return n, t.tx.SendBatch(ctx, b).Close()
-}
-
-func (t *txExec) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
-	if err := t.Flush(ctx); err != nil {
-		return nil, err
-	}
-	return queryQ(ctx, t.tx, q, args)
-}
-
-func (t *txExec) QueryRow(ctx context.Context, q string, args ...any) store.Row {
-	if err := t.Flush(ctx); err != nil {
-		return errRow{err}
-	}
-	return pgRow{t.tx.QueryRow(ctx, rebind(q), args...)}
-}
-
-func (t *txExec) Commit(ctx context.Context) error {
-	if err := t.Flush(ctx); err != nil {
-		return err
-	}
-	return t.tx.Commit(ctx)
-}
-
-func (t *txExec) Rollback(ctx context.Context) error {
-	t.pending = nil
-	return t.tx.Rollback(ctx)
-}
-
-func (t *txExec) Native() any { return t.tx }
-
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }

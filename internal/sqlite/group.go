@@ -102,6 +102,16 @@ func (c *committer) pass() {
 	}
 	if g.failed == nil && c.waiting.Load() > 0 && g.members < c.maxMembers && time.Since(g.started) < c.maxAge {
 		<-c.turn
+		// A waiter that gave up between the check and the release found the turn still held and
+		// left it to us: when nobody waits any more, take the turn back and close the group, or
+		// it would stay open with its members waiting for a commit nobody makes.
+		if c.waiting.Load() == 0 {
+			select {
+			case c.turn <- struct{}{}:
+				c.pass()
+			default: // someone took the turn: the group is theirs to pass on
+			}
+		}
 		return
 	}
 	c.cur = nil

@@ -29,14 +29,9 @@ type AuditRecord struct {
 	Hash          string // set once sealed into the chain
 }
 
-// Audit appends r to the trail inside the transaction and indexes its refs for trace.
+// Audit appends r to the trail inside the transaction and indexes its refs for trace. The record
+// is written when the transaction commits, with the transaction's other records and trace keys.
 func (tx *Tx) Audit(ctx context.Context, r AuditRecord) error {
-	if !tx.auditLocked {
-		if err := tx.db.b.AuditWriteLock(ctx, tx.ex); err != nil {
-			return fmt.Errorf("locking audit trail: %w", err)
-		}
-		tx.auditLocked = true
-	}
 	if r.At.IsZero() {
 		r.At = tx.db.now()
 	}
@@ -49,12 +44,8 @@ func (tx *Tx) Audit(ctx context.Context, r AuditRecord) error {
 		detail = string(b)
 	}
 	refs := cleanRefs(r.Refs)
-	err := tx.execDeferred(ctx, `INSERT INTO audit_log (at, kind, correlation_id, partner, subject, actor, summary, detail, refs)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, micros(r.At), r.Kind, r.CorrelationID, r.Partner, r.Subject, r.Actor, r.Summary,
-		detail, strings.Join(refs, "\n"))
-	if err != nil {
-		return fmt.Errorf("appending audit record: %w", err)
-	}
+	tx.audits = append(tx.audits, auditRow{at: micros(r.At), kind: r.Kind, corr: r.CorrelationID, partner: r.Partner,
+		subject: r.Subject, actor: r.Actor, summary: r.Summary, detail: detail, refs: strings.Join(refs, "\n")})
 	// The correlation id itself needs no key: CorrelationsFor finds it in the audit log.
 	keys := refs
 	if r.Subject != "" {
@@ -66,6 +57,116 @@ func (tx *Tx) Audit(ctx context.Context, r AuditRecord) error {
 		}
 	}
 	return nil
+}
+
+// auditRow is an audit record waiting for its transaction's commit.
+type auditRow struct {
+	at                                                         int64
+	kind, corr, partner, subject, actor, summary, detail, refs string
+}
+
+func (r auditRow) args() []any {
+	return []any{r.at, r.kind, r.corr, r.partner, r.subject, r.actor, r.summary, r.detail, r.refs}
+}
+
+// AuditLocker is implemented by backends whose audit write lock (see Backend.AuditWriteLock) is
+// a SQL expression that PostgreSQL can evaluate in the statement appending a transaction's audit
+// records, before their sequence numbers are drawn: the records, the lock and the transaction's
+// trace keys then take one statement instead of three.
+type AuditLocker interface {
+	AuditLockExpr() string
+}
+
+const auditInsert = `INSERT INTO audit_log (at, kind, correlation_id, partner, subject, actor, summary, detail, refs)`
+
+// writeAudit writes the transaction's order events, audit records and trace keys, in statements of
+// at most traceKeyBatch of each.
+func (tx *Tx) writeAudit(ctx context.Context) error {
+	if len(tx.audits) == 0 && len(tx.traceKeys) == 0 && len(tx.events) == 0 {
+		return nil
+	}
+	lk, ok := tx.db.b.(AuditLocker)
+	if !ok {
+		return tx.writeAuditPortable(ctx)
+	}
+	audits, keys, events := tx.audits, tx.traceKeys, tx.events
+	tx.audits, tx.traceKeys, tx.events = nil, nil, nil
+	for len(audits) > 0 || len(keys) > 0 || len(events) > 0 {
+		na, nk, ne := min(len(audits), traceKeyBatch), min(len(keys), traceKeyBatch), min(len(events), traceKeyBatch)
+		args := make([]any, 0, 9*na+2*nk+8*ne)
+		var ctes []string
+		if na > 0 {
+			ctes = append(ctes, `l AS MATERIALIZED (SELECT `+lk.AuditLockExpr()+`)`)
+		}
+		if nk > 0 {
+			ctes = append(ctes, `k AS (INSERT INTO trace_keys (key, correlation_id) VALUES (?, ?)`+
+				strings.Repeat(`, (?, ?)`, nk-1)+` ON CONFLICT DO NOTHING)`)
+			for _, k := range keys[:nk] {
+				args = append(args, k.key, k.corr)
+			}
+		}
+		if ne > 0 {
+			ctes = append(ctes, `e AS (`+eventInsert+` VALUES (?, ?, ?, ?, ?, ?, ?, ?)`+
+				strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?)`, ne-1)+`)`)
+			for _, ev := range events[:ne] {
+				args = eventArgs(args, ev)
+			}
+		}
+		q := `WITH ` + strings.Join(ctes, ", ") + " "
+		if na > 0 {
+			// The lock is taken when l is read, which the join does before it yields the first
+			// row: before any record draws its sequence number.
+			q += auditInsert + ` SELECT v.* FROM l, (VALUES (CAST(? AS BIGINT), ?, ?, ?, ?, ?, ?, ?, ?)` +
+				strings.Repeat(`, (CAST(? AS BIGINT), ?, ?, ?, ?, ?, ?, ?, ?)`, na-1) + `) AS v`
+			for _, r := range audits[:na] {
+				args = append(args, r.args()...)
+			}
+		} else {
+			q += `SELECT 1`
+		}
+		if err := tx.execDeferred(ctx, q, args...); err != nil {
+			return fmt.Errorf("appending events and audit records: %w", err)
+		}
+		audits, keys, events = audits[na:], keys[nk:], events[ne:]
+	}
+	return nil
+}
+
+// writeAuditPortable writes the events, the audit records (under the backend's write lock) and
+// the trace keys, each in statements of their own.
+func (tx *Tx) writeAuditPortable(ctx context.Context) error {
+	for evs := tx.events; len(evs) > 0; {
+		n := min(len(evs), traceKeyBatch)
+		args := make([]any, 0, 8*n)
+		for _, ev := range evs[:n] {
+			args = eventArgs(args, ev)
+		}
+		q := eventInsert + ` VALUES (?, ?, ?, ?, ?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?)`, n-1)
+		if err := tx.execDeferred(ctx, q, args...); err != nil {
+			return fmt.Errorf("storing events of order %s: %w", evs[0].OrderID, err)
+		}
+		evs = evs[n:]
+	}
+	tx.events = nil
+	if len(tx.audits) > 0 {
+		if err := tx.db.b.AuditWriteLock(ctx, tx.ex); err != nil {
+			return fmt.Errorf("locking audit trail: %w", err)
+		}
+	}
+	for rows := tx.audits; len(rows) > 0; {
+		n := min(len(rows), traceKeyBatch)
+		q := auditInsert + ` VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?)`, n-1)
+		args := make([]any, 0, 9*n)
+		for _, r := range rows[:n] {
+			args = append(args, r.args()...)
+		}
+		if err := tx.execDeferred(ctx, q, args...); err != nil {
+			return fmt.Errorf("appending audit records: %w", err)
+		}
+		rows = rows[n:]
+	}
+	tx.audits = nil
+	return tx.writeTraceKeys(ctx)
 }
 
 type traceKey struct{ key, corr string }

@@ -77,6 +77,37 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message) error {
 	return nil
 }
 
+// InsertMessages stores several messages, as InsertMessage does each, in statements of up to
+// 32 messages.
+func (tx *Tx) InsertMessages(ctx context.Context, ms []*Message) error {
+	const cols = 17
+	for len(ms) > 0 {
+		n := min(len(ms), 32)
+		args := make([]any, 0, cols*n)
+		for _, m := range ms[:n] {
+			meta := []byte("{}")
+			if m.Meta != nil {
+				var err error
+				if meta, err = json.Marshal(m.Meta); err != nil {
+					return err
+				}
+			}
+			args = append(args, m.ID, m.CorrelationID, string(m.Direction), string(m.Channel), m.Partner, m.DocType,
+				m.TransportID, m.Filename, m.ContentType, string(meta), m.Digest, m.Size, m.Payload, string(m.State),
+				m.DuplicateOf, micros(m.ReceivedAt), micros(m.ReceivedAt))
+		}
+		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+		_, err := tx.ex.Exec(ctx, `INSERT INTO messages (id, correlation_id, direction, channel, partner, doc_type,
+			transport_id, filename, content_type, meta, digest, size, payload, state, duplicate_of, received_at, updated_at)
+			VALUES `+row+strings.Repeat(", "+row, n-1), args...)
+		if err != nil {
+			return fmt.Errorf("storing %d messages: %w", n, err)
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
 // FindOriginal returns the earliest non-duplicate inbound message of partner with the same digest
 // or the same non-empty transport id, or ErrNotFound.
 func (tx *Tx) FindOriginal(ctx context.Context, partner, digest, transportID string) (*Message, error) {
@@ -136,6 +167,40 @@ func getMessage(ctx context.Context, ex Executor, id string) (*Message, error) {
 		return nil, fmt.Errorf("loading message %s: %w", id, err)
 	}
 	return m, nil
+}
+
+// MessagesByID loads messages with their payloads, by id, in one query; ids not found are
+// missing from the result.
+func (db *DB) MessagesByID(ctx context.Context, ids []string) (map[string]*Message, error) {
+	out := make(map[string]*Message, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 64)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		rows, err := db.b.Query(ctx, `SELECT `+messageCols+`, payload FROM messages WHERE id IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("loading %d messages: %w", n, err)
+		}
+		for rows.Next() {
+			m, err := scanMessage(rows, true)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[m.ID] = m
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("loading %d messages: %w", n, err)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }
 
 // SetMessageState moves a message to state.
@@ -258,4 +323,40 @@ func (tx *Tx) ClaimMessage(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("claiming message %s: %w", id, err)
 	}
 	return n == 1, nil
+}
+
+// ClaimMessages is ClaimMessage for several messages in one statement: it returns the ids of
+// those this call moved to processed.
+func (tx *Tx) ClaimMessages(ctx context.Context, ids []string) (map[string]bool, error) {
+	claimed := make(map[string]bool, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 64)
+		args := make([]any, 0, n+1)
+		args = append(args, micros(tx.db.now()))
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		rows, err := tx.ex.Query(ctx, `UPDATE messages SET state = 'processed', updated_at = ? WHERE id IN (?`+
+			strings.Repeat(`, ?`, n-1)+`) AND state IN ('received', 'replayed') RETURNING id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d messages: %w", n, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			claimed[id] = true
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d messages: %w", n, err)
+		}
+		ids = ids[n:]
+	}
+	return claimed, nil
 }

@@ -48,6 +48,43 @@ func (tx *Tx) ClaimBusinessKey(ctx context.Context, k BusinessKey) (*BusinessKey
 	return &prev, nil
 }
 
+// ClaimBusinessKeys claims keys, which must differ from each other, in statements of up to 64,
+// and returns those it claimed. A key it did not claim belongs to an earlier claim (on
+// PostgreSQL, a concurrent claim is waited for); ClaimBusinessKey tells which.
+func (tx *Tx) ClaimBusinessKeys(ctx context.Context, keys []BusinessKey) (map[string]bool, error) {
+	claimed := make(map[string]bool, len(keys))
+	now := micros(tx.db.now())
+	for len(keys) > 0 {
+		n := min(len(keys), 64)
+		args := make([]any, 0, 6*n)
+		for _, k := range keys[:n] {
+			args = append(args, k.Key, k.Kind, k.MessageID, k.OrderID, k.CorrelationID, now)
+		}
+		rows, err := tx.ex.Query(ctx, `INSERT INTO business_keys (key, kind, message_id, order_id, correlation_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`+strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, n-1)+` ON CONFLICT DO NOTHING RETURNING key`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d business keys: %w", n, err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			claimed[k] = true
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("claiming %d business keys: %w", n, err)
+		}
+		keys = keys[n:]
+	}
+	return claimed, nil
+}
+
 // ReassignBusinessKey points an existing key at another order (duplicate policy "supersede").
 func (tx *Tx) ReassignBusinessKey(ctx context.Context, key, orderID, messageID string) error {
 	_, err := tx.ex.Exec(ctx, `UPDATE business_keys SET order_id = ?, message_id = ? WHERE key = ?`, orderID, messageID, key)
@@ -61,7 +98,8 @@ func (tx *Tx) InsertOrder(ctx context.Context, o *waybill.Order, messageID strin
 		return err
 	}
 	now := micros(tx.db.now())
-	_, err = tx.ex.Exec(ctx, `INSERT INTO orders (id, correlation_id, message_id, partner, account, channel, po_number, state, doc,
+	// Deferred: the id is new, so only a broken statement fails it, and then the transaction.
+	err = tx.execDeferred(ctx, `INSERT INTO orders (id, correlation_id, message_id, partner, account, channel, po_number, state, doc,
 		erp_model, erp_id, erp_name, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 		o.ID, o.CorrelationID, messageID, o.Partner, o.Account, string(o.Channel), o.PONumber, string(o.State), string(doc),
 		o.ERP.Model, o.ERP.ID, o.ERP.Name, now, now)
@@ -167,21 +205,17 @@ func (tx *Tx) InsertEvent(ctx context.Context, ev waybill.OrderEvent) error {
 	return tx.InsertEvents(ctx, ev)
 }
 
-// InsertEvents stores order events in one statement, in the order given.
+// InsertEvents stores order events, in the order given. They are written when the transaction
+// commits, with its other events and its audit records.
 func (tx *Tx) InsertEvents(ctx context.Context, evs ...waybill.OrderEvent) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	q := `INSERT INTO order_events (order_id, from_state, to_state, source, actor, reason, at, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)` +
-		strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?)`, len(evs)-1)
-	args := make([]any, 0, 8*len(evs))
-	for _, ev := range evs {
-		args = append(args, ev.OrderID, string(ev.From), string(ev.To), string(ev.Source), ev.Actor, ev.Reason, micros(ev.At), ev.CorrelationID)
-	}
-	if err := tx.execDeferred(ctx, q, args...); err != nil {
-		return fmt.Errorf("storing event of order %s: %w", evs[0].OrderID, err)
-	}
+	tx.events = append(tx.events, evs...)
 	return nil
+}
+
+const eventInsert = `INSERT INTO order_events (order_id, from_state, to_state, source, actor, reason, at, correlation_id)`
+
+func eventArgs(args []any, ev waybill.OrderEvent) []any {
+	return append(args, ev.OrderID, string(ev.From), string(ev.To), string(ev.Source), ev.Actor, ev.Reason, micros(ev.At), ev.CorrelationID)
 }
 
 // OrderEvents returns an order's history, oldest first.

@@ -329,8 +329,27 @@ func (db *DB) Webhooks(ctx context.Context, account string) ([]*Webhook, error) 
 }
 
 // WebhooksFor lists the active subscriptions of an account, inside a transaction.
+//
+// Within a transaction an account's subscriptions are read once (a batch of orders of one account
+// asks for each of them): they are written only outside transactions.
 func (tx *Tx) WebhooksFor(ctx context.Context, account string) ([]*Webhook, error) {
-	return queryWebhooks(ctx, tx.ex, account)
+	ws, ok := tx.webhooks[account]
+	if !ok {
+		var err error
+		if ws, err = queryWebhooks(ctx, tx.ex, account); err != nil {
+			return nil, err
+		}
+		if tx.webhooks == nil {
+			tx.webhooks = map[string][]*Webhook{}
+		}
+		tx.webhooks[account] = ws
+	}
+	out := make([]*Webhook, len(ws))
+	for i, w := range ws {
+		cp := *w
+		out[i] = &cp
+	}
+	return out, nil
 }
 
 func queryWebhooks(ctx context.Context, ex Executor, account string) ([]*Webhook, error) {

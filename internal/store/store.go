@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/waybill-hub/waybill"
 )
 
 // ErrNotFound is returned when a record asked for by id does not exist.
@@ -50,7 +52,8 @@ type TxExecutor interface {
 	Executor
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
-	// Native returns the driver's transaction (*sql.Tx or pgx.Tx) for the job queue.
+	// Native returns the driver's transaction (*sql.Tx or pgx.Tx) for the job queue. Statements
+	// sent through it run after those deferred so far (a Deferrer sends them first).
 	Native() any
 }
 
@@ -156,14 +159,16 @@ type Tx struct {
 	ex  TxExecutor
 	ctx context.Context
 
-	auditLocked bool
+	audits      []auditRow            // appended by this transaction, written at commit
+	events      []waybill.OrderEvent  // stored by this transaction, written at commit
+	webhooks    map[string][]*Webhook // subscriptions read, by account
 	traced      map[traceKey]bool
 	traceKeys   []traceKey // added by this transaction, written at commit in one statement
 	afterCommit []func()
 }
 
-// Native returns the driver transaction, for enqueueing jobs in the same transaction. Call Flush
-// first: statements sent on the driver transaction directly must follow the deferred ones.
+// Native returns the driver transaction, for enqueueing jobs in the same transaction. Statements
+// sent on it run after those the transaction has deferred.
 func (tx *Tx) Native() any { return tx.ex.Native() }
 
 // Flush sends the statements the transaction has deferred (see Deferrer).
@@ -229,7 +234,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err = fn(tx); err != nil {
 		return err
 	}
-	if err = tx.writeTraceKeys(ctx); err != nil {
+	if err = tx.writeAudit(ctx); err != nil {
 		return err
 	}
 	if err = ex.Commit(ctx); err != nil {
