@@ -326,17 +326,6 @@ func newModel(name, label string) *modelDef {
 	return m
 }
 
-// yield lets calls that write, waiting for the server's lock, run between two records a shared
-// call reads: a read of many records, each costing a sum over thousands of stock moves, held
-// every order being created for tens of milliseconds. Odoo's readers do not hold its writers at
-// all; each record is still read whole. A no-op in a call holding the lock alone.
-func (e *env) yield() {
-	if e.shared {
-		e.s.mu.RUnlock()
-		e.s.mu.RLock()
-	}
-}
-
 // env is the environment of one call: the server (whose lock is held), the
 // user, the context and the call's clock reading.
 type env struct {
@@ -352,9 +341,6 @@ type env struct {
 	// may then be kept for the rest of the call (qty).
 	readOnly bool
 	qty      map[int]qtySums // product id → its stock sums, within a read-only call
-	// shared is set when the call holds the server's lock shared (Server.invokeRead): it may let
-	// calls that write run between two records it reads (yield).
-	shared bool
 }
 
 // undoLog remembers the state before a call's first change of each record,

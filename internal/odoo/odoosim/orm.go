@@ -455,14 +455,8 @@ func (e *env) read(m *modelDef, ids []int, fields []string, load bool) ([]any, e
 	}
 	t := e.table(m.name)
 	out := make([]any, 0, len(ids))
-	for i, id := range uniqueInts(ids) {
-		if i > 0 {
-			e.yield()
-		}
+	for _, id := range uniqueInts(ids) {
 		r := t.recs[id]
-		if r == nil {
-			continue // deleted by a call that ran between two records (see yield)
-		}
 		row := map[string]any{"id": id}
 		for _, name := range fields {
 			row[name] = e.wireValue(m, r, name, load)

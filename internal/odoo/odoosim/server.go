@@ -397,7 +397,7 @@ func (s *Server) invoke(ctx context.Context, proto string, uid int, m *modelDef,
 func (s *Server) invokeRead(uid int, m *modelDef, mt *method, ids []int, args, callCtx map[string]any) (any, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	e := &env{s: s, uid: uid, ctx: callCtx, now: s.opts.Now(), undo: &undoLog{}, readOnly: true, shared: true}
+	e := &env{s: s, uid: uid, ctx: callCtx, now: s.opts.Now(), undo: &undoLog{}, readOnly: true}
 	if !mt.modelLevel && mt.name != "exists" {
 		if err := e.mustExist(m, ids); err != nil {
 			return nil, err
