@@ -40,7 +40,11 @@ type ChangeDecision struct {
 // fileChange stores a change request of an accepted order in tx, with its audit record. The
 // request is then applied by tryChange (at once) or the change worker (later).
 func (s *Server) fileChange(ctx context.Context, tx *store.Tx, p *Principal, o *waybill.Order, kind, detail string) (*store.ChangeRequest, error) {
-	cr := &store.ChangeRequest{ID: store.NewID("chg"), Account: p.Account, OrderID: o.ID, Kind: kind, Detail: detail, State: store.ChangeRequested}
+	// The request that files it tries it first (tryChange); the change worker leaves it alone
+	// until that try's time is up, or the worker could take it first and the customer be
+	// answered "requested" for a change the ERP decides a moment later.
+	cr := &store.ChangeRequest{ID: store.NewID("chg"), Account: p.Account, OrderID: o.ID, Kind: kind, Detail: detail, State: store.ChangeRequested,
+		NextAt: s.now().Add(changeTryNow)}
 	if err := tx.InsertChangeRequest(ctx, cr); err != nil {
 		return nil, err
 	}
