@@ -100,27 +100,7 @@ func parallel(drafts []waybill.OrderDraft, size, par int, fn func([]waybill.Orde
 }
 
 func (e *benchEnv) connectorBatch(ctx context.Context, batch []waybill.OrderDraft) error {
-	res, err := e.c.CreateOrders(ctx, batch)
-	if err != nil {
-		return err
-	}
-	refs := make([]waybill.ERPRef, len(res))
-	for i, r := range res {
-		if r.Err != nil {
-			return r.Err
-		}
-		refs[i] = r.Order
-	}
-	conf, err := e.c.ConfirmOrders(ctx, refs)
-	if err != nil {
-		return err
-	}
-	for _, cf := range conf {
-		if cf.Err != nil || cf.State != "sale" || len(cf.Lines) != 3 {
-			return fmt.Errorf("confirmation %+v", cf)
-		}
-	}
-	return nil
+	return e.connectorBatchN(ctx, batch, 3)
 }
 
 func BenchmarkOrdersOnePerStep(b *testing.B) {
