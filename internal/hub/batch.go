@@ -181,12 +181,12 @@ func (c *coalescer[Req, Res]) drain(first *pending[Req, Res]) {
 // only when all of them are, and it is a span named name in the trace of the first request,
 // linked to the traces of the others. The caller ends the span and calls cancel.
 func batchContext[Req, Res any](name string, live []*pending[Req, Res]) (context.Context, trace.Span, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
+	base, cancel := context.WithCancel(context.Background())
 	go func() {
 		for _, p := range live {
 			select {
 			case <-p.ctx.Done():
-			case <-ctx.Done(): // the batch is over (a request's context may never end)
+			case <-base.Done(): // the batch is over (a request's context may never end)
 				return
 			}
 		}
@@ -198,7 +198,7 @@ func batchContext[Req, Res any](name string, live []*pending[Req, Res]) (context
 			links = append(links, trace.Link{SpanContext: sc})
 		}
 	}
-	ctx, span := tracer.Start(trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(live[0].ctx)), name,
+	ctx, span := tracer.Start(trace.ContextWithSpanContext(base, trace.SpanContextFromContext(live[0].ctx)), name,
 		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("waybill.batch_size", len(live))))
 	return ctx, span, cancel
 }
