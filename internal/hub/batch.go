@@ -132,15 +132,7 @@ func (c *coalescer[Req, Res]) loop() {
 		}
 		go func() {
 			defer func() { <-c.slots }()
-			live := batch[:0:0]
-			for _, p := range batch {
-				if p.ctx.Err() == nil {
-					live = append(live, p)
-				}
-			}
-			if len(live) > 0 {
-				c.run(live)
-			}
+			c.runLive(batch)
 		}()
 	}
 }
@@ -164,16 +156,21 @@ func (c *coalescer[Req, Res]) drain(first *pending[Req, Res]) {
 		if len(batch) == 0 {
 			return
 		}
-		live := batch[:0:0]
-		for _, p := range batch {
-			if p.ctx.Err() == nil {
-				live = append(live, p)
-			}
-		}
-		if len(live) > 0 {
-			c.run(live)
-		}
+		c.runLive(batch)
 		batch = batch[:0]
+	}
+}
+
+// runLive runs the requests of batch whose callers still wait, if any.
+func (c *coalescer[Req, Res]) runLive(batch []*pending[Req, Res]) {
+	live := batch[:0:0]
+	for _, p := range batch {
+		if p.ctx.Err() == nil {
+			live = append(live, p)
+		}
+	}
+	if len(live) > 0 {
+		c.run(live)
 	}
 }
 
