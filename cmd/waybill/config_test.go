@@ -49,6 +49,8 @@ func TestBadConfigExitsWithFieldNamedErrors(t *testing.T) {
 		{"bad value", "database:\n  driver: oracle\nlog:\n  level: loud\n",
 			[]string{"database.driver: must be sqlite or postgres", "log.level: must be debug, info, warn or error"}},
 		{"not yaml", "listen: [unclosed\n", []string{"not valid YAML"}},
+		{"bad gc pace", "runtime:\n  gc_percent: 5\n  memory_limit_mib: 8\n",
+			[]string{"runtime.gc_percent: must be between 25 and 10000", "runtime.memory_limit_mib: must be at least 32"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

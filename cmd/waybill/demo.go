@@ -77,6 +77,7 @@ interrupted. With --once, exit when the sample traffic is done.`,
 				return err
 			}
 			log := g.logger(cfg)
+			app.TuneRuntime(cfg.Runtime)
 			a, err := app.New(ctx, cfg, app.Options{ERP: od.client, Logger: log})
 			if err != nil {
 				return err

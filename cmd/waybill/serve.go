@@ -32,6 +32,7 @@ The HTTP server listens on "listen" (default 127.0.0.1:8080) and serves /healthz
 				return fmt.Errorf("starting tracing: %w", err)
 			}
 			defer shutdownTracing(context.Background())
+			app.TuneRuntime(cfg.Runtime)
 			a, err := app.New(ctx, cfg, app.Options{Logger: log})
 			if err != nil {
 				return fmt.Errorf("starting: %w", err)

@@ -43,6 +43,16 @@ type Config struct {
 	Portal      Portal           `koanf:"portal"`
 	Retention   retention.Policy `koanf:"retention"`
 	Telemetry   telemetry.Config `koanf:"telemetry"`
+	Runtime     Runtime          `koanf:"runtime"`
+}
+
+// Runtime paces the Go garbage collector of a hub process. The hub's live heap is small and its
+// garbage plentiful, so by default it collects less often than Go's default (GCPercent 400
+// rather than 100) until the heap nears MemoryLimitMiB, from where it collects as often as it
+// must to stay there. The environment's GOGC and GOMEMLIMIT, when set, win.
+type Runtime struct {
+	GCPercent      int `koanf:"gc_percent"`       // heap growth between collections, in percent; -1 leaves it to the memory limit
+	MemoryLimitMiB int `koanf:"memory_limit_mib"` // soft limit of the Go heap and runtime; 0 for none
 }
 
 // Database selects the store.
@@ -142,6 +152,7 @@ func Default() Config {
 			BreakerFailures: 5, BreakerCooldown: 30 * time.Second, PollInterval: 30 * time.Second}},
 		Audit:     Audit{SealInterval: 2 * time.Second},
 		Retention: retention.Default(),
+		Runtime:   Runtime{GCPercent: 400, MemoryLimitMiB: 100},
 	}
 }
 
@@ -439,6 +450,15 @@ func (c Config) Validate(file string) error {
 	}
 	if c.Audit.SealInterval <= 0 {
 		bad("audit.seal_interval", "must be positive")
+	}
+	if g := c.Runtime.GCPercent; g != -1 && (g < 25 || g > 10000) {
+		bad("runtime.gc_percent", "must be between 25 and 10000, or -1 to collect only near memory_limit_mib, got %d", g)
+	}
+	if c.Runtime.GCPercent == -1 && c.Runtime.MemoryLimitMiB == 0 {
+		bad("runtime.gc_percent", "-1 needs a memory_limit_mib, or the heap grows without bound")
+	}
+	if m := c.Runtime.MemoryLimitMiB; m != 0 && m < 32 {
+		bad("runtime.memory_limit_mib", "must be at least 32, or 0 for no limit, got %d", m)
 	}
 	for field, d := range map[string]time.Duration{"portal.order_wait": c.Portal.OrderWait,
 		"portal.availability_refresh": c.Portal.AvailabilityRefresh, "portal.catalog_ttl": c.Portal.CatalogTTL} {
