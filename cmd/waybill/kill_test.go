@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -116,18 +117,29 @@ partners:
 	}
 	hubProc := start()
 	// Enqueue while the hub works, and kill it once some, but not all, orders reached the ERP.
+	// Several senders at once, so that receipts are stored (and their messages processed) in
+	// batches as well as alone.
 	enqueued := make(chan error, 1)
 	go func() {
-		for i := 0; i < total; i++ {
-			o := waybill.Order{PONumber: fmt.Sprintf("K-%04d", i), Lines: []waybill.Line{
-				{Number: "1", VendorItem: fmt.Sprintf("SKU-%d", i%7), Quantity: waybill.MustDecimal("2"), UOM: "EA"}}}
-			payload, _ := json.Marshal(o)
-			if _, err := h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", Payload: payload}); err != nil {
-				enqueued <- err
-				return
-			}
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				for i := next.Add(1) - 1; i < total; i = next.Add(1) - 1 {
+					o := waybill.Order{PONumber: fmt.Sprintf("K-%04d", i), Lines: []waybill.Line{
+						{Number: "1", VendorItem: fmt.Sprintf("SKU-%d", i%7), Quantity: waybill.MustDecimal("2"), UOM: "EA"}}}
+					payload, _ := json.Marshal(o)
+					if _, err := h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", Payload: payload}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
 		}
-		enqueued <- nil
+		wg.Wait()
+		close(errs)
+		enqueued <- <-errs // the first error, or nil
 	}()
 	waitFor(t, 60*time.Second, func() bool { return erp.Stats().Orders >= total/5 })
 	require.NoError(t, hubProc.Process.Signal(syscall.SIGKILL))
@@ -158,6 +170,10 @@ partners:
 	msgs, err := st.DB.CountMessages(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, total, msgs["in/processed"])
+	var batchJobs int
+	require.NoError(t, st.DB.Backend().QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'process_messages'`).Scan(&batchJobs))
+	require.Positive(t, batchJobs, "some messages were processed by batch jobs")
+	t.Logf("%s: %d process_messages jobs", backend, batchJobs)
 }
 
 // waitFor polls cond until it holds or the timeout passes; the hub runs in another process, so

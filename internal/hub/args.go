@@ -7,6 +7,9 @@ type ProcessMessage struct {
 	MessageID     string `json:"message_id"`
 	CorrelationID string `json:"correlation_id"`
 	Partner       string `json:"partner"`
+	// Trace is the trace context of the message's receipt, in a process_messages job (a
+	// process_message job carries its own in its metadata).
+	Trace map[string]string `json:"trace,omitempty"`
 }
 
 // Kind implements river.JobArgs.

@@ -170,6 +170,7 @@ func (h *Hub) OnAccepted(fn AcceptedHook) {
 // Workers registers the hub's job workers.
 func (h *Hub) Workers(w *river.Workers) {
 	river.AddWorker(w, &processWorker{h: h})
+	river.AddWorker(w, &processBatchWorker{h: h})
 	river.AddWorker(w, &submitWorker{h: h})
 	river.AddWorker(w, &deliverWorker{h: h})
 	river.AddWorker(w, &pollWorker{h: h})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,14 @@ func backends(t *testing.T) []string {
 
 func setup(t *testing.T, backend string, partners ...config.Partner) *bundle {
 	t.Helper()
+	b := build(t, backend, partners...)
+	require.NoError(t, b.app.Start(context.Background()))
+	return b
+}
+
+// build is setup without starting the job queue.
+func build(t *testing.T, backend string, partners ...config.Partner) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	var st *app.Storage
 	switch backend {
@@ -68,7 +77,6 @@ func setup(t *testing.T, backend string, partners ...config.Partner) *bundle {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: erp, Logger: log})
 	require.NoError(t, err)
-	require.NoError(t, a.Start(ctx))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -577,14 +585,27 @@ func TestFairShareInBatches(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		rows, err := a.Storage.DB.Backend().Query(ctx, `SELECT priority, COUNT(*) FROM river_job WHERE kind = 'process_message' GROUP BY priority`)
+		// Messages stored together share a process_messages job, one for each priority.
+		argsText := "args::text"
+		if be == "sqlite" {
+			argsText = "json(args)" // stored as SQLite's binary JSON
+		}
+		rows, err := a.Storage.DB.Backend().Query(ctx, `SELECT priority, kind, `+argsText+` FROM river_job WHERE kind IN ('process_message', 'process_messages')`)
 		require.NoError(t, err)
 		defer rows.Close()
-		got := map[int]int{}
+		got := map[int]int{} // messages by priority
 		for rows.Next() {
-			var p, c int
-			require.NoError(t, rows.Scan(&p, &c))
-			got[p] = c
+			var p int
+			var kind string
+			var args []byte
+			require.NoError(t, rows.Scan(&p, &kind, &args))
+			if kind == "process_message" {
+				got[p]++
+				continue
+			}
+			var batch hub.ProcessMessages
+			require.NoError(t, json.Unmarshal(args, &batch))
+			got[p] += len(batch.Messages)
 		}
 		require.NoError(t, rows.Err())
 		// Receipts stored at the same time in different transactions do not see each other, so a
@@ -624,5 +645,83 @@ func TestPanicInBatchHitsOnlyItsOrder(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, dls, 1)
 		require.Equal(t, b.orderByPO(t, "PO-P03").Order.ID, dls[0].OrderID)
+	})
+}
+
+// TestBatchJobSettlesEachMessage runs one process_messages job over five messages: two orders,
+// one whose decoder panics, one that is not JSON and one whose decoder first fails with a passing
+// fault. Each ends as it would have in a job of its own: the orders are accepted, the panic and
+// the bad JSON are dead-lettered alone (as process_message jobs, replayable), and the passing
+// fault is retried by a job of its own.
+func TestBatchJobSettlesEachMessage(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, be string) {
+		b := build(t, be)
+		ctx := context.Background()
+		var exploding atomic.Bool
+		exploding.Store(true)
+		b.h.RegisterDecoder("boom", func(context.Context, *store.Message, waybill.Partner) ([]*waybill.Order, error) {
+			if exploding.Load() {
+				panic("decoder exploded")
+			}
+			return []*waybill.Order{{PONumber: "PO-B4", Lines: []waybill.Line{{Number: "1", VendorItem: "SKU-1", Quantity: waybill.MustDecimal("1"), UOM: "EA"}}}}, nil
+		})
+		var flakyCalls atomic.Int32
+		b.h.RegisterDecoder("flaky", func(context.Context, *store.Message, waybill.Partner) ([]*waybill.Order, error) {
+			if flakyCalls.Add(1) == 1 {
+				return nil, waybill.Errorf(waybill.EUNAVAILABLE, "flaky", "not this time")
+			}
+			return []*waybill.Order{{PONumber: "PO-B3", Lines: []waybill.Line{{Number: "1", VendorItem: "SKU-2", Quantity: waybill.MustDecimal("2"), UOM: "EA"}}}}, nil
+		})
+		in := []waybill.InboundMessage{
+			{Payload: orderJSON("PO-B1")},
+			{Payload: orderJSON("PO-B2")},
+			{DocType: "boom", Payload: []byte("boom")},
+			{Payload: []byte(`{"po_number": "PO-B5", "lines": [}`)},
+			{DocType: "flaky", Payload: []byte("flaky")},
+		}
+		var batch hub.ProcessMessages
+		for _, m := range in {
+			m.Channel, m.Partner = waybill.ChannelHTTP, "acme"
+			rc, err := b.h.Receive(ctx, m)
+			require.NoError(t, err)
+			batch.Messages = append(batch.Messages, hub.ProcessMessage{MessageID: rc.MessageID, CorrelationID: rc.CorrelationID, Partner: "acme"})
+		}
+		// The receipts each enqueued a job of their own; one job takes all five instead.
+		_, err := b.db.Backend().Exec(ctx, `DELETE FROM river_job`)
+		require.NoError(t, err)
+		require.NoError(t, b.app.Queue.Insert(ctx, batch, nil))
+		require.NoError(t, b.app.Start(ctx))
+
+		b.eventually(t, 20*time.Second, func() bool {
+			dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+			require.NoError(t, err)
+			return b.stateOf(t, "PO-B1") == waybill.OrderAccepted && b.stateOf(t, "PO-B2") == waybill.OrderAccepted &&
+				b.stateOf(t, "PO-B3") == waybill.OrderAccepted && len(dls) == 2
+		})
+		require.Equal(t, int32(2), flakyCalls.Load(), "the passing fault was retried once")
+		dls, err := b.db.DeadLetters(ctx, store.DeadLetterFilter{})
+		require.NoError(t, err)
+		byReason := map[string]*store.DeadLetter{}
+		for _, d := range dls {
+			byReason[d.Reason] = d
+			require.Equal(t, "process_message", d.JobKind, "dead-lettered as the message's own job")
+		}
+		require.Contains(t, byReason, "panic")
+		require.Contains(t, byReason, "json_syntax")
+		require.Equal(t, batch.Messages[2].MessageID, byReason["panic"].MessageID)
+		require.Contains(t, byReason["panic"].Message, "decoder exploded")
+		require.Equal(t, batch.Messages[3].MessageID, byReason["json_syntax"].MessageID)
+		for _, i := range []int{2, 3} {
+			m, err := b.db.Message(ctx, batch.Messages[i].MessageID)
+			require.NoError(t, err)
+			require.Equal(t, store.MessageDead, m.State)
+		}
+
+		// Fixed, the panicking message replays alone into an order.
+		exploding.Store(false)
+		require.NoError(t, b.h.Replay(ctx, byReason["panic"].ID, "tester"))
+		b.eventually(t, 20*time.Second, func() bool { return b.stateOf(t, "PO-B4") == waybill.OrderAccepted })
+		require.Equal(t, batch.Messages[2].CorrelationID, b.orderByPO(t, "PO-B4").Order.CorrelationID)
 	})
 }

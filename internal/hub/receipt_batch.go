@@ -14,8 +14,8 @@ import (
 //
 // Receipts that arrive while others are being stored wait and are then stored together, in one
 // transaction: one statement claims their digests, one inserts their messages, one appends their
-// audit records and one enqueues their process_message jobs, where storing each alone takes a
-// transaction and five statements of its own. Each receipt still returns only once its message
+// audit records and one enqueues the process_messages job that processes them (see
+// process_batch.go), where storing each alone takes a transaction and five statements of its own. Each receipt still returns only once its message
 // and its job are durable, and a lone receipt is stored at once, as before.
 //
 // A receipt whose digest another one claimed (a duplicate) is stored alone after the batch, by
@@ -144,12 +144,13 @@ func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybi
 		if err != nil {
 			return err
 		}
-		params := make([]river.InsertManyParams, len(ms))
-		for j, m := range ms {
-			params[j] = river.InsertManyParams{Args: ProcessMessage{MessageID: m.ID, CorrelationID: m.CorrelationID, Partner: m.Partner},
-				InsertOpts: opts[j]}
+		ctxs := make([]context.Context, 0, len(ms))
+		for i, m := range out {
+			if m != nil {
+				ctxs = append(ctxs, batch[i].ctx)
+			}
 		}
-		return h.q.InsertParamsTx(ctx, tx, params)
+		return h.q.InsertParamsTx(ctx, tx, processJobs(ms, opts, ctxs))
 	})
 	if err != nil {
 		return nil, err
