@@ -267,7 +267,8 @@ func (h *Hub) recordAccepted(ctx context.Context, tx *store.Tx, rec *store.Order
 			l.UnitPrice, l.HasUnitPrice = el.UnitPrice, true
 		}
 	}
-	if _, err := tx.Transition(ctx, rec, waybill.OrderAccepted, waybill.OwnerERP, "submit_order", ""); err != nil {
+	// Written at commit with the other acceptances of the transaction, in one statement.
+	if _, err := tx.TransitionAtCommit(ctx, rec, waybill.OrderAccepted, waybill.OwnerERP, "submit_order", ""); err != nil {
 		return err
 	}
 	h.obs.OrderTransition(o.Partner, waybill.OrderAccepted)

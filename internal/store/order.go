@@ -180,6 +180,78 @@ func (tx *Tx) UpdateOrder(ctx context.Context, rec *OrderRecord) error {
 	return nil
 }
 
+// orderWrite is an order saved by TransitionAtCommit, written when its transaction commits.
+type orderWrite struct {
+	id, doc, state, account, erpModel, erpName string
+	erpID                                      int64
+	version                                    int // the version it must still have
+}
+
+// TransitionAtCommit is Transition, except that the order is written when the transaction
+// commits, with the others saved this way, in one statement: for work that saves many orders in
+// one transaction. A version that changed meanwhile fails the commit with ErrConflict. The
+// order must not be read back, nor saved otherwise, in the same transaction.
+func (tx *Tx) TransitionAtCommit(ctx context.Context, rec *OrderRecord, to waybill.OrderState, by waybill.Owner, actor, reason string) (waybill.OrderEvent, error) {
+	o := rec.Order
+	if err := waybill.CheckTransition(o.ID, o.State, to, by); err != nil {
+		return waybill.OrderEvent{}, err
+	}
+	ev := waybill.OrderEvent{OrderID: o.ID, From: o.State, To: to, Source: by, Actor: actor, Reason: reason,
+		At: tx.db.now(), CorrelationID: o.CorrelationID}
+	o.State = to
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return waybill.OrderEvent{}, err
+	}
+	tx.orderWrites = append(tx.orderWrites, orderWrite{id: o.ID, doc: string(doc), state: string(o.State), account: o.Account,
+		erpModel: o.ERP.Model, erpName: o.ERP.Name, erpID: o.ERP.ID, version: rec.Version})
+	rec.Version++
+	return ev, tx.InsertEvent(ctx, ev)
+}
+
+// writeOrders writes the orders saved by TransitionAtCommit, in statements of 64, 32, ..., 1
+// rows (few statement texts to keep prepared), each checking the versions.
+func (tx *Tx) writeOrders(ctx context.Context) error {
+	ws := tx.orderWrites
+	tx.orderWrites = nil
+	now := micros(tx.db.now())
+	for len(ws) > 0 {
+		n := 64
+		for n > len(ws) {
+			n /= 2
+		}
+		args := make([]any, 0, 1+8*n)
+		args = append(args, now)
+		for _, w := range ws[:n] {
+			args = append(args, w.id, w.version, w.doc, w.state, w.account, w.erpModel, w.erpID, w.erpName)
+		}
+		const row = `(?, CAST(? AS INTEGER), ?, ?, ?, ?, CAST(? AS BIGINT), ?)`
+		rows, err := tx.ex.Query(ctx, `UPDATE orders SET doc = v.column3, state = v.column4, account = v.column5,
+			erp_model = v.column6, erp_id = v.column7, erp_name = v.column8, version = orders.version + 1, updated_at = ?
+			FROM (VALUES `+row+strings.Repeat(`, `+row, n-1)+`) AS v
+			WHERE orders.id = v.column1 AND orders.version = v.column2 RETURNING orders.id`, args...)
+		if err != nil {
+			return fmt.Errorf("saving %d orders: %w", n, err)
+		}
+		saved := 0
+		for rows.Next() {
+			saved++
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("saving %d orders: %w", n, err)
+		}
+		if saved != n {
+			return fmt.Errorf("saving %d orders: %d changed meanwhile: %w", n, n-saved, ErrConflict)
+		}
+		ws = ws[n:]
+	}
+	return nil
+}
+
 // Transition moves rec's order to state to on behalf of by, after checking the lifecycle, saves
 // the order and stores the event. It returns the event.
 func (tx *Tx) Transition(ctx context.Context, rec *OrderRecord, to waybill.OrderState, by waybill.Owner, actor, reason string) (waybill.OrderEvent, error) {

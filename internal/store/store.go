@@ -163,7 +163,8 @@ type Tx struct {
 	events      []waybill.OrderEvent  // stored by this transaction, written at commit
 	webhooks    map[string][]*Webhook // subscriptions read, by account
 	traced      map[traceKey]bool
-	traceKeys   []traceKey // added by this transaction, written at commit in one statement
+	traceKeys   []traceKey   // added by this transaction, written at commit in one statement
+	orderWrites []orderWrite // saved by TransitionAtCommit, written at commit
 	afterCommit []func()
 }
 
@@ -233,6 +234,11 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}()
 	if err = fn(tx); err != nil {
 		return err
+	}
+	if len(tx.orderWrites) > 0 {
+		if err = tx.writeOrders(ctx); err != nil {
+			return err
+		}
 	}
 	if err = tx.writeAudit(ctx); err != nil {
 		return err

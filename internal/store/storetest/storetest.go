@@ -27,6 +27,7 @@ func Exercise(t *testing.T, open Opener) {
 	t.Run("BusinessKey", func(t *testing.T) { t.Parallel(); testBusinessKey(t, open(t)) })
 	t.Run("OrderLifecycle", func(t *testing.T) { t.Parallel(); testOrderLifecycle(t, open(t)) })
 	t.Run("OrderOptimisticLock", func(t *testing.T) { t.Parallel(); testOrderOptimisticLock(t, open(t)) })
+	t.Run("TransitionsAtCommit", func(t *testing.T) { t.Parallel(); testTransitionsAtCommit(t, open(t)) })
 	t.Run("RollbackLeavesNothing", func(t *testing.T) { t.Parallel(); testRollback(t, open(t)) })
 	t.Run("DeadLetters", func(t *testing.T) { t.Parallel(); testDeadLetters(t, open(t)) })
 	t.Run("AuditChain", func(t *testing.T) { t.Parallel(); testAuditChain(t, open(t)) })
@@ -200,6 +201,68 @@ func testOrderOptimisticLock(t *testing.T, db *store.DB) {
 	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateOrder(ctx, a) }))
 	err = db.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateOrder(ctx, b) })
 	require.ErrorIs(t, err, store.ErrConflict)
+}
+
+// testTransitionsAtCommit saves 70 orders with TransitionAtCommit in one transaction (more than
+// one statement's worth), then tries again with one order changed meanwhile: that commit fails
+// with ErrConflict and changes none of them.
+func testTransitionsAtCommit(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	const n = 70
+	ids := make([]string, n)
+	for i := range n {
+		o := newOrder()
+		o.State = waybill.OrderValidated
+		o.PONumber = fmt.Sprintf("PO-C%02d", i)
+		ids[i] = o.ID
+		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.InsertOrder(ctx, o, "m1") }))
+	}
+	move := func(to waybill.OrderState, by waybill.Owner, recs []*store.OrderRecord) error {
+		return db.InTx(ctx, func(tx *store.Tx) error {
+			for i, r := range recs {
+				r.Order.ERP = waybill.ERPRef{Model: "sale.order", ID: int64(1000 + i), Name: fmt.Sprintf("S%05d", i)}
+				if _, err := tx.TransitionAtCommit(ctx, r, to, by, "test", ""); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	load := func() []*store.OrderRecord {
+		recs := make([]*store.OrderRecord, n)
+		for i, id := range ids {
+			r, err := db.Order(ctx, id)
+			require.NoError(t, err)
+			recs[i] = r
+		}
+		return recs
+	}
+	require.NoError(t, move(waybill.OrderAccepted, waybill.OwnerERP, load()))
+	for i, r := range load() {
+		require.Equal(t, waybill.OrderAccepted, r.Order.State)
+		require.Equal(t, 2, r.Version)
+		require.Equal(t, fmt.Sprintf("S%05d", i), r.Order.ERP.Name)
+		require.EqualValues(t, 1000+i, r.Order.ERP.ID)
+		evs, err := db.OrderEvents(ctx, r.Order.ID)
+		require.NoError(t, err)
+		require.Len(t, evs, 1)
+		require.Equal(t, waybill.OrderAccepted, evs[0].To)
+	}
+
+	recs := load()
+	stale := *recs[41]
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateOrder(ctx, recs[41]) })) // changed meanwhile
+	recs[41] = &stale
+	err := move(waybill.OrderAllocated, waybill.OwnerERP, recs)
+	require.ErrorIs(t, err, store.ErrConflict)
+	for _, r := range load() {
+		require.Equal(t, waybill.OrderAccepted, r.Order.State, "the failed commit changed nothing")
+	}
+	_, err = db.Order(ctx, ids[0])
+	require.NoError(t, err)
+	list, err := db.Orders(ctx, store.OrderFilter{State: waybill.OrderAllocated})
+	require.NoError(t, err)
+	require.Empty(t, list)
 }
 
 func testRollback(t *testing.T, db *store.DB) {
