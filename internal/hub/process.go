@@ -182,16 +182,36 @@ func (h *Hub) recordMessages(ctx context.Context, live []*pending[processing, st
 		if err != nil {
 			return err
 		}
+		var todo []processing
 		for _, p := range live {
-			r := p.req
-			if !claimed[r.msg.ID] {
-				continue
+			if claimed[p.req.msg.ID] {
+				delete(claimed, p.req.msg.ID) // its orders are recorded once
+				todo = append(todo, p.req)
 			}
-			delete(claimed, r.msg.ID) // its orders are recorded once
+		}
+		// One statement claims the PO numbers of every order; an order whose PO was not claimed
+		// (a duplicate, or a PO twice in the batch) claims it again alone, which tells it whose it is.
+		var keys []store.BusinessKey
+		owner := map[string]*waybill.Order{}
+		for _, r := range todo {
+			for _, o := range r.orders {
+				h.prepareOrder(r.msg, r.p, o)
+				if k := poKey(o, r.msg); o.PONumber != "" && owner[k.Key] == nil {
+					owner[k.Key] = o
+					keys = append(keys, k)
+				}
+			}
+		}
+		got, err := tx.ClaimBusinessKeys(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for _, r := range todo {
 			// The job's submissions are collected for it, and its log lines carry its job.
 			mctx := jobs.WithLogger(context.WithValue(ctx, inlineKey{}, r.inline), jobs.Logger(r.ctx))
 			for _, o := range r.orders {
-				if err := h.recordOrder(mctx, tx, r.msg, r.p, o); err != nil {
+				k := poKey(o, r.msg).Key
+				if err := h.recordPrepared(mctx, tx, r.msg, r.p, o, got[k] && owner[k] == o); err != nil {
 					return err
 				}
 			}
@@ -201,6 +221,12 @@ func (h *Hub) recordMessages(ctx context.Context, live []*pending[processing, st
 }
 
 func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, o *waybill.Order) error {
+	h.prepareOrder(msg, p, o)
+	return h.recordPrepared(ctx, tx, msg, p, o, false)
+}
+
+// prepareOrder gives o, decoded from msg, its id and the fields the hub fills.
+func (h *Hub) prepareOrder(msg *store.Message, p waybill.Partner, o *waybill.Order) {
 	o.ID = store.NewID("ord")
 	o.CorrelationID = msg.CorrelationID
 	o.Partner = p.ID
@@ -215,13 +241,22 @@ func (h *Hub) recordOrder(ctx context.Context, tx *store.Tx, msg *store.Message,
 		o.Lines[i].Qty.Ordered = o.Lines[i].Quantity
 	}
 	o.State = waybill.OrderReceived
+}
+
+// poKey is the business key claimed for o's PO number.
+func poKey(o *waybill.Order, msg *store.Message) store.BusinessKey {
+	return store.BusinessKey{Key: "po:" + o.BusinessKey(), Kind: "po", MessageID: msg.ID, OrderID: o.ID, CorrelationID: o.CorrelationID}
+}
+
+// recordPrepared records o, prepared; keyClaimed tells that its PO's business key was claimed
+// for it already (in the same transaction).
+func (h *Hub) recordPrepared(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, o *waybill.Order, keyClaimed bool) error {
 	refs := []string{o.PONumber, o.ID} // the message id was linked at receipt
 
 	// A PO seen before (from any channel) is handled by the partner's duplicate policy.
 	var dupOf *store.BusinessKey
-	if o.PONumber != "" {
-		prev, err := tx.ClaimBusinessKey(ctx, store.BusinessKey{Key: "po:" + o.BusinessKey(), Kind: "po", MessageID: msg.ID,
-			OrderID: o.ID, CorrelationID: o.CorrelationID})
+	if o.PONumber != "" && !keyClaimed {
+		prev, err := tx.ClaimBusinessKey(ctx, poKey(o, msg))
 		if err != nil {
 			return err
 		}
