@@ -46,12 +46,14 @@ type Config struct {
 	Runtime     Runtime          `koanf:"runtime"`
 }
 
-// Runtime paces the Go garbage collector of a hub process. The hub's live heap is small and its
-// garbage plentiful, so by default it collects less often than Go's default (GCPercent 400
-// rather than 100) until the heap nears MemoryLimitMiB, from where it collects as often as it
-// must to stay there. The environment's GOGC and GOMEMLIMIT, when set, win.
+// Runtime paces the Go garbage collector of a hub process; zero values keep Go's defaults, and
+// the environment's GOGC and GOMEMLIMIT, when set, win. A hub whose live heap is small spends
+// less CPU on collection with a higher GCPercent (400 cut a fifth of the pipeline's CPU), at the
+// cost of a heap up to that much larger than what it holds; MemoryLimitMiB bounds that, but a
+// live heap that nears the limit makes the collector run all the time, so leave it well above
+// what the hub holds.
 type Runtime struct {
-	GCPercent      int `koanf:"gc_percent"`       // heap growth between collections, in percent; -1 leaves it to the memory limit
+	GCPercent      int `koanf:"gc_percent"`       // heap growth between collections, in percent (Go's default: 100); -1 leaves it to the memory limit
 	MemoryLimitMiB int `koanf:"memory_limit_mib"` // soft limit of the Go heap and runtime; 0 for none
 }
 
@@ -152,7 +154,6 @@ func Default() Config {
 			BreakerFailures: 5, BreakerCooldown: 30 * time.Second, PollInterval: 30 * time.Second}},
 		Audit:     Audit{SealInterval: 2 * time.Second},
 		Retention: retention.Default(),
-		Runtime:   Runtime{GCPercent: 400, MemoryLimitMiB: 100},
 	}
 }
 
@@ -451,8 +452,8 @@ func (c Config) Validate(file string) error {
 	if c.Audit.SealInterval <= 0 {
 		bad("audit.seal_interval", "must be positive")
 	}
-	if g := c.Runtime.GCPercent; g != -1 && (g < 25 || g > 10000) {
-		bad("runtime.gc_percent", "must be between 25 and 10000, or -1 to collect only near memory_limit_mib, got %d", g)
+	if g := c.Runtime.GCPercent; g != 0 && g != -1 && (g < 25 || g > 10000) {
+		bad("runtime.gc_percent", "must be between 25 and 10000, -1 to collect only near memory_limit_mib, or 0 for Go's default, got %d", g)
 	}
 	if c.Runtime.GCPercent == -1 && c.Runtime.MemoryLimitMiB == 0 {
 		bad("runtime.gc_percent", "-1 needs a memory_limit_mib, or the heap grows without bound")
