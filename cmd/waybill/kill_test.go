@@ -35,7 +35,7 @@ var (
 )
 
 // waybillBinary builds the real binary once per test run.
-func waybillBinary(t *testing.T) string {
+func waybillBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "waybill-bin")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -228,87 +227,6 @@ func pct(sorted []float64, p float64) float64 {
 	return sorted[i]
 }
 
-// BenchmarkBacklogMemory queues WAYBILL_BENCH_BACKLOG messages (default 100,000) while the
-// workers are stopped, then starts them and reports the process's peak resident memory while it
-// works the backlog off, and the time to do so.
-//
-//	go test -run '^$' -bench BacklogMemory -benchtime 1x -timeout 30m ./internal/hub/
-func BenchmarkBacklogMemory(b *testing.B) {
-	n := 100000
-	if v := os.Getenv("WAYBILL_BENCH_BACKLOG"); v != "" {
-		fmt.Sscan(v, &n)
-	}
-	for _, be := range []string{"sqlite", "postgres"} {
-		b.Run(be, func(b *testing.B) {
-			if be == "postgres" && os.Getenv(postgres.TestURLEnv) == "" {
-				b.Skip("no PostgreSQL")
-			}
-			ctx := context.Background()
-			var st *app.Storage
-			if be == "sqlite" {
-				bk, err := sqlite.Open(ctx, b.TempDir())
-				if err != nil {
-					b.Fatal(err)
-				}
-				st = app.StorageFor(bk)
-			} else {
-				st = app.StorageFor(postgres.TestBackend(b))
-			}
-			cfg := config.Default()
-			cfg.Listen = ""
-			cfg.Partners = []config.Partner{{ID: "acme", Account: "ACME"}}
-			app.TuneRuntime(cfg.Runtime) // as waybill serve does
-			a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: memerp.New(true), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			var wg sync.WaitGroup
-			var next atomic.Int64
-			for w := 0; w < 4; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-						if _, err := a.Hub.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", Payload: benchPayload(int(i))}); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			base := rssKiB()
-			b.ResetTimer()
-			if err := a.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
-			peak := base
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				awaitAccepted(b, a, int64(n), 30*time.Minute)
-			}()
-			tick := time.NewTicker(200 * time.Millisecond)
-			for running := true; running; {
-				select {
-				case <-done:
-					running = false
-				case <-tick.C:
-					if r := rssKiB(); r > peak {
-						peak = r
-					}
-				}
-			}
-			tick.Stop()
-			b.StopTimer()
-			a.Stop(context.Background())
-			b.ReportMetric(float64(base)/1024, "MB-rss-queued")
-			b.ReportMetric(float64(peak)/1024, "MB-rss-peak")
-			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
-		})
-	}
-}
-
 // cpuTime is the user and system CPU time this process has used.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -316,20 +234,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// rssKiB reads this process's resident set size from /proc (0 where there is none).
-func rssKiB() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(line, "VmRSS:"), "kB")), &kb)
-			return kb
-		}
-	}
-	return 0
 }
