@@ -192,13 +192,11 @@ type orderWrite struct {
 // one transaction. A version that changed meanwhile fails the commit with ErrConflict. The
 // order must not be read back, nor saved otherwise, in the same transaction.
 func (tx *Tx) TransitionAtCommit(ctx context.Context, rec *OrderRecord, to waybill.OrderState, by waybill.Owner, actor, reason string) (waybill.OrderEvent, error) {
-	o := rec.Order
-	if err := waybill.CheckTransition(o.ID, o.State, to, by); err != nil {
+	ev, err := tx.move(rec, to, by, actor, reason)
+	if err != nil {
 		return waybill.OrderEvent{}, err
 	}
-	ev := waybill.OrderEvent{OrderID: o.ID, From: o.State, To: to, Source: by, Actor: actor, Reason: reason,
-		At: tx.db.now(), CorrelationID: o.CorrelationID}
-	o.State = to
+	o := rec.Order
 	doc, err := json.Marshal(o)
 	if err != nil {
 		return waybill.OrderEvent{}, err
@@ -255,6 +253,21 @@ func (tx *Tx) writeOrders(ctx context.Context) error {
 // Transition moves rec's order to state to on behalf of by, after checking the lifecycle, saves
 // the order and stores the event. It returns the event.
 func (tx *Tx) Transition(ctx context.Context, rec *OrderRecord, to waybill.OrderState, by waybill.Owner, actor, reason string) (waybill.OrderEvent, error) {
+	ev, err := tx.move(rec, to, by, actor, reason)
+	if err != nil {
+		return waybill.OrderEvent{}, err
+	}
+	if err := tx.UpdateOrder(ctx, rec); err != nil {
+		return waybill.OrderEvent{}, err
+	}
+	if err := tx.InsertEvent(ctx, ev); err != nil {
+		return waybill.OrderEvent{}, err
+	}
+	return ev, nil
+}
+
+// move checks the lifecycle, moves rec's order to state to in memory and returns the event.
+func (tx *Tx) move(rec *OrderRecord, to waybill.OrderState, by waybill.Owner, actor, reason string) (waybill.OrderEvent, error) {
 	o := rec.Order
 	if err := waybill.CheckTransition(o.ID, o.State, to, by); err != nil {
 		return waybill.OrderEvent{}, err
@@ -262,12 +275,6 @@ func (tx *Tx) Transition(ctx context.Context, rec *OrderRecord, to waybill.Order
 	ev := waybill.OrderEvent{OrderID: o.ID, From: o.State, To: to, Source: by, Actor: actor, Reason: reason,
 		At: tx.db.now(), CorrelationID: o.CorrelationID}
 	o.State = to
-	if err := tx.UpdateOrder(ctx, rec); err != nil {
-		return waybill.OrderEvent{}, err
-	}
-	if err := tx.InsertEvent(ctx, ev); err != nil {
-		return waybill.OrderEvent{}, err
-	}
 	return ev, nil
 }
 
