@@ -15,8 +15,9 @@ import (
 // Receipts that arrive while others are being stored wait and are then stored together, in one
 // transaction: one statement claims their digests, one inserts their messages, one appends their
 // audit records and one enqueues the process_messages job that processes them (see
-// process_batch.go), where storing each alone takes a transaction and five statements of its own. Each receipt still returns only once its message
-// and its job are durable, and a lone receipt is stored at once, as before.
+// process_batch.go), where storing each alone takes a transaction and five statements of its
+// own. Each receipt still returns only once its message and its job are durable, and a lone
+// receipt is stored at once, as before.
 //
 // A receipt whose digest another one claimed (a duplicate) is stored alone after the batch, by
 // the path that records duplicates, and so is one with a transport id (two keys to claim) or
