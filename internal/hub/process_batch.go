@@ -72,10 +72,9 @@ func (w *processBatchWorker) Work(ctx context.Context, job *river.Job[ProcessMes
 // processMessages processes msgs at once and settles each failure as described above.
 func (h *Hub) processMessages(ctx context.Context, job *rivertype.JobRow, msgs []ProcessMessage) error {
 	errs := make([]error, len(msgs))
-	panicked := make([]bool, len(msgs))
 	var wg sync.WaitGroup
 	for i, m := range msgs {
-		wg.Go(func() { errs[i], panicked[i] = h.processOne(ctx, job, m) })
+		wg.Go(func() { errs[i] = h.processOne(ctx, job, m) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -91,7 +90,7 @@ func (h *Hub) processMessages(ctx context.Context, job *rivertype.JobRow, msgs [
 		log := h.messageLogger(job, m)
 		var w jobs.Waiter
 		switch {
-		case panicked[i] || waybill.IsPermanent(err):
+		case errors.Is(err, jobs.ErrPanic) || waybill.IsPermanent(err):
 			derr := h.runner.DeadLetter(jobs.WithLogger(ctx, log), m, err)
 			if derr == nil {
 				continue
@@ -113,8 +112,9 @@ func (h *Hub) processMessages(ctx context.Context, job *rivertype.JobRow, msgs [
 }
 
 // processOne processes one message of a process_messages job, in a span continuing the trace
-// of its receipt and with log lines naming it; a panic is returned as an error.
-func (h *Hub) processOne(ctx context.Context, job *rivertype.JobRow, m ProcessMessage) (err error, panicked bool) {
+// of its receipt and with log lines naming it; a panic is returned as an error wrapping
+// jobs.ErrPanic.
+func (h *Hub) processOne(ctx context.Context, job *rivertype.JobRow, m ProcessMessage) (err error) {
 	opts := []trace.SpanStartOption{trace.WithAttributes(attribute.String("waybill.message_id", m.MessageID),
 		attribute.String("waybill.correlation_id", m.CorrelationID), attribute.String("waybill.partner", m.Partner))}
 	if len(m.Trace) > 0 {
@@ -129,16 +129,16 @@ func (h *Hub) processOne(ctx context.Context, job *rivertype.JobRow, m ProcessMe
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("processing panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err, panicked = &waybill.Error{Code: waybill.EINTERNAL, Reason: "panic", Message: fmt.Sprintf("processing panicked: %v", p),
-				Err: fmt.Errorf("%w: %v", jobs.ErrPanic, p)}, true
+			err = &waybill.Error{Code: waybill.EINTERNAL, Reason: "panic", Message: fmt.Sprintf("processing panicked: %v", p),
+				Err: fmt.Errorf("%w: %v", jobs.ErrPanic, p)}
 			span.RecordError(err)
 		}
 	}()
 	if err := h.processMessage(ctx, m); err != nil {
 		span.RecordError(err)
-		return err, false
+		return err
 	}
-	return nil, false
+	return nil
 }
 
 // messageLogger is the logger of m's processing in job.
