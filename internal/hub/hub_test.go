@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/require"
 
 	"github.com/waybill-hub/waybill"
@@ -724,4 +727,82 @@ func TestBatchJobSettlesEachMessage(t *testing.T) {
 		b.eventually(t, 20*time.Second, func() bool { return b.stateOf(t, "PO-B4") == waybill.OrderAccepted })
 		require.Equal(t, batch.Messages[2].CorrelationID, b.orderByPO(t, "PO-B4").Order.CorrelationID)
 	})
+}
+
+// TestCommitReportedLostStillSubmits makes the shared transaction that records a message commit
+// and then report a failure, as a connection lost at COMMIT does: the job, finding its message
+// processed when it records it alone, must still see its order submitted.
+func TestCommitReportedLostStillSubmits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	inner, err := sqlite.Open(ctx, t.TempDir())
+	require.NoError(t, err)
+	lossy := &lossyCommits{Backend: inner}
+	db := store.New(lossy)
+	drv := riversqlite.New(inner.DB())
+	st := &app.Storage{DB: db,
+		NewQueue:     func(w *river.Workers, c jobs.Config) (jobs.Queue, error) { return jobs.NewRiverQueue(db, drv, w, c) },
+		MigrateQueue: func(ctx context.Context) error { return jobs.Migrate(ctx, drv) }}
+	cfg := config.Default()
+	cfg.Listen = ""
+	cfg.Pipeline.PollInterval = 10 * time.Millisecond
+	cfg.Pipeline.BackoffBase, cfg.Pipeline.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	cfg.Audit.SealInterval = time.Hour
+	cfg.Partners = []config.Partner{{ID: "acme", Account: "ACME"}}
+	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: memerp.New(true),
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	require.NoError(t, err)
+	a.Hub.RegisterDecoder("lossy", func(context.Context, *store.Message, waybill.Partner) ([]*waybill.Order, error) {
+		lossy.armed.Store(true) // the next commit that claims a message reports a failure
+		return []*waybill.Order{{PONumber: "PO-LOST", Lines: []waybill.Line{{Number: "1", VendorItem: "SKU-1", Quantity: waybill.MustDecimal("2"), UOM: "EA"}}}}, nil
+	})
+	require.NoError(t, a.Start(ctx))
+	defer a.Stop(context.Background())
+	b := &bundle{app: a, db: db, h: a.Hub}
+	_, err = a.Hub.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", DocType: "lossy", Payload: []byte("x")})
+	require.NoError(t, err)
+	b.eventually(t, 20*time.Second, func() bool { return b.stateOf(t, "PO-LOST") == waybill.OrderAccepted })
+	require.True(t, lossy.fired.Load(), "the recording's commit reported a failure it did not have")
+}
+
+// lossyCommits is a store backend whose next transaction that claims a message, once armed,
+// commits and then reports that the commit failed.
+type lossyCommits struct {
+	*sqlite.Backend
+	armed, fired atomic.Bool
+}
+
+func (l *lossyCommits) Begin(ctx context.Context) (store.TxExecutor, error) {
+	tx, err := l.Backend.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &lossyTx{TxExecutor: tx, l: l}, nil
+}
+
+type lossyTx struct {
+	store.TxExecutor
+	l      *lossyCommits
+	claims bool
+}
+
+func (t *lossyTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	t.claims = t.claims || strings.HasPrefix(q, "UPDATE messages SET state")
+	return t.TxExecutor.Exec(ctx, q, args...)
+}
+
+func (t *lossyTx) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
+	t.claims = t.claims || strings.HasPrefix(q, "UPDATE messages SET state")
+	return t.TxExecutor.Query(ctx, q, args...)
+}
+
+func (t *lossyTx) Commit(ctx context.Context) error {
+	if err := t.TxExecutor.Commit(ctx); err != nil {
+		return err
+	}
+	if t.claims && t.l.armed.CompareAndSwap(true, false) {
+		t.l.fired.Store(true)
+		return errors.New("connection lost at COMMIT")
+	}
+	return nil
 }

@@ -64,7 +64,22 @@ func (h *Hub) processMessage(ctx context.Context, a ProcessMessage) error {
 	}
 	_, err = h.processes.do(ctx, processing{ctx: ctx, msg: msg, p: p, orders: orders, inline: inline})
 	if errors.Is(err, errAlone) || errors.Is(err, errClosed) {
-		err = h.db.InTx(ctx, func(tx *store.Tx) error { return h.recordMessage(ctx, tx, msg, p, orders) })
+		claimed := false
+		err = h.db.InTx(ctx, func(tx *store.Tx) (err error) {
+			claimed, err = h.recordMessage(ctx, tx, msg, p, orders)
+			return err
+		})
+		if err == nil && !claimed {
+			if todo := inline.take(); len(todo) > 0 {
+				return h.submitInline(ctx, todo) // processed by this job's Processor
+			}
+			// Processed meanwhile: by another run of this job, or by the shared transaction
+			// itself, when it committed although its commit reported a failure (the connection
+			// lost at COMMIT). Its orders may then wait for a submission no one makes: as on a
+			// rerun, each order still validated gets a submit_order job.
+			msg.State = store.MessageProcessed
+			return h.resumeSubmits(ctx, msg)
+		}
 	}
 	if err != nil {
 		return err
@@ -103,19 +118,19 @@ func (h *Hub) newReadBatcher() *coalescer[string, *store.Message] {
 	})
 }
 
-// recordMessage claims msg in tx and records the orders decoded from it; it records nothing when
-// msg was processed already (concurrently, or by a Processor).
-func (h *Hub) recordMessage(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, orders []*waybill.Order) error {
+// recordMessage claims msg in tx and records the orders decoded from it; it records nothing, and
+// reports false, when msg was processed already (concurrently, or by a Processor).
+func (h *Hub) recordMessage(ctx context.Context, tx *store.Tx, msg *store.Message, p waybill.Partner, orders []*waybill.Order) (bool, error) {
 	claimed, err := tx.ClaimMessage(ctx, msg.ID)
 	if err != nil || !claimed {
-		return err
+		return false, err
 	}
 	for _, o := range orders {
 		if err := h.recordOrder(ctx, tx, msg, p, o); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // Messages recorded together.
