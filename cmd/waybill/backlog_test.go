@@ -4,25 +4,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/waybill-hub/waybill"
-	"github.com/waybill-hub/waybill/internal/app"
-	"github.com/waybill-hub/waybill/internal/config"
-	"github.com/waybill-hub/waybill/internal/hub"
-	"github.com/waybill-hub/waybill/internal/jobs"
 	"github.com/waybill-hub/waybill/internal/memerp"
 	"github.com/waybill-hub/waybill/internal/postgres"
 )
@@ -55,62 +47,10 @@ func benchBacklog(b *testing.B, bin, backend string, n int) {
 	ctx := context.Background()
 	erpSrv := httptest.NewServer(memerp.Handler(memerp.New(true)))
 	defer erpSrv.Close()
-	dir := b.TempDir()
-	dbLine := fmt.Sprintf("data_dir: %s\n", filepath.Join(dir, "data"))
-	if backend == "postgres" {
-		pg := postgres.TestBackend(b)
-		var schema string
-		if err := pg.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-			b.Fatal(err)
-		}
-		dbLine = fmt.Sprintf("database: {driver: postgres, url: %q}\n", postgres.URLWithSchema(os.Getenv(postgres.TestURLEnv), schema))
-	}
-	cfgPath := filepath.Join(dir, "waybill.yaml")
-	if err := os.WriteFile(cfgPath, []byte(dbLine+`listen: 127.0.0.1:0
-log: {level: warn}
-erp: {kind: http, url: `+erpSrv.URL+`}
-partners:
-  - {id: acme, account: ACME}
-`), 0o600); err != nil {
+	cfgPath := serveConfig(b, backend, erpSrv.URL, "")
+	st, h := intakeFor(b, cfgPath)
+	if err := sendOrders(ctx, h, "B-", n, 4); err != nil {
 		b.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := app.OpenStorage(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.DB.Close()
-	if err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	q, err := st.NewQueue(nil, jobs.Default())
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := hub.New(hub.Config{DB: st.DB, Partners: hub.PartnerMap{"acme": {ID: "acme", Account: "ACME"}}})
-	h.Attach(q)
-	defer h.Close()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				o := waybill.Order{PONumber: fmt.Sprintf("B-%08d", i), Lines: []waybill.Line{
-					{Number: "1", VendorItem: fmt.Sprintf("SKU-%d", i%50), Quantity: waybill.MustDecimal("3"), UOM: "EA"}}}
-				payload, _ := json.Marshal(o)
-				if _, err := h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", Payload: payload}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if b.Failed() {
-		return
 	}
 
 	b.ResetTimer()

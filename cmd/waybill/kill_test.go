@@ -77,37 +77,12 @@ func testKill9(t *testing.T, bin, backend string) {
 	erpSrv := httptest.NewServer(memerp.Handler(erp))
 	defer erpSrv.Close()
 
-	dir := t.TempDir()
-	dbLine := fmt.Sprintf("data_dir: %s\n", filepath.Join(dir, "data"))
-	var pgURL string
-	if backend == "postgres" {
-		b := postgres.TestBackend(t) // creates a schema of its own, dropped at the end
-		var schema string
-		require.NoError(t, b.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema))
-		pgURL = postgres.URLWithSchema(os.Getenv(postgres.TestURLEnv), schema)
-		dbLine = fmt.Sprintf("database: {driver: postgres, url: %q}\n", pgURL)
-	}
-	cfgPath := filepath.Join(dir, "waybill.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(dbLine+`listen: 127.0.0.1:0
-log: {level: warn}
-erp: {kind: http, url: `+erpSrv.URL+`}
-pipeline: {workers: 32, poll_interval: 20ms, backoff_base: 50ms, backoff_max: 500ms, job_timeout: 3s, rescue_after: 4s}
+	cfgPath := serveConfig(t, backend, erpSrv.URL, `pipeline: {workers: 32, poll_interval: 20ms, backoff_base: 50ms, backoff_max: 500ms, job_timeout: 3s, rescue_after: 4s}
 audit: {seal_interval: 200ms}
-partners:
-  - {id: acme, account: ACME}
-`), 0o600))
+`)
 
 	// The test enqueues through the same store, as an operator command would.
-	cfg, err := config.Load(cfgPath)
-	require.NoError(t, err)
-	st, err := app.OpenStorage(ctx, cfg)
-	require.NoError(t, err)
-	defer st.DB.Close()
-	require.NoError(t, st.Migrate(ctx))
-	q, err := st.NewQueue(nil, jobs.Default())
-	require.NoError(t, err)
-	h := hub.New(hub.Config{DB: st.DB, Partners: hub.PartnerMap{"acme": {ID: "acme", Account: "ACME"}}})
-	h.Attach(q)
+	st, h := intakeFor(t, cfgPath)
 
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "--config", cfgPath)
@@ -120,27 +95,7 @@ partners:
 	// Several senders at once, so that receipts are stored (and their messages processed) in
 	// batches as well as alone.
 	enqueued := make(chan error, 1)
-	go func() {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		errs := make(chan error, 8)
-		for range 8 {
-			wg.Go(func() {
-				for i := next.Add(1) - 1; i < total; i = next.Add(1) - 1 {
-					o := waybill.Order{PONumber: fmt.Sprintf("K-%04d", i), Lines: []waybill.Line{
-						{Number: "1", VendorItem: fmt.Sprintf("SKU-%d", i%7), Quantity: waybill.MustDecimal("2"), UOM: "EA"}}}
-					payload, _ := json.Marshal(o)
-					if _, err := h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", Payload: payload}); err != nil {
-						errs <- err
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		enqueued <- <-errs // the first error, or nil
-	}()
+	go func() { enqueued <- sendOrders(ctx, h, "K-", total, 8) }()
 	waitFor(t, 60*time.Second, func() bool { return erp.Stats().Orders >= total/5 })
 	require.NoError(t, hubProc.Process.Signal(syscall.SIGKILL))
 	_ = hubProc.Wait()
@@ -174,6 +129,73 @@ partners:
 	require.NoError(t, st.DB.Backend().QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'process_messages'`).Scan(&batchJobs))
 	require.Positive(t, batchJobs, "some messages were processed by batch jobs")
 	t.Logf("%s: %d process_messages jobs", backend, batchJobs)
+}
+
+// serveConfig writes a configuration for waybill serve on backend (a data directory of the test's
+// own, or a PostgreSQL schema of its own, dropped at the end), listening on a free loopback
+// port, with the ERP at erpURL, partner acme and the extra YAML, and returns its path.
+func serveConfig(tb testing.TB, backend, erpURL, extra string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	store := fmt.Sprintf("data_dir: %s\n", filepath.Join(dir, "data"))
+	if backend == "postgres" {
+		b := postgres.TestBackend(tb)
+		var schema string
+		require.NoError(tb, b.QueryRow(context.Background(), `SELECT current_schema()`).Scan(&schema))
+		store = fmt.Sprintf("database: {driver: postgres, url: %q}\n", postgres.URLWithSchema(os.Getenv(postgres.TestURLEnv), schema))
+	}
+	path := filepath.Join(dir, "waybill.yaml")
+	require.NoError(tb, os.WriteFile(path, []byte(store+`listen: 127.0.0.1:0
+log: {level: warn}
+erp: {kind: http, url: `+erpURL+`}
+partners:
+  - {id: acme, account: ACME}
+`+extra), 0o600))
+	return path
+}
+
+// intakeFor opens the store that the serve configuration at cfgPath names, migrated, and returns
+// it with a hub that only receives into it (its queue inserts, it works no job), as an operator
+// command would; partner acme is known. The store is closed when the test ends.
+func intakeFor(tb testing.TB, cfgPath string) (*app.Storage, *hub.Hub) {
+	tb.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load(cfgPath)
+	require.NoError(tb, err)
+	st, err := app.OpenStorage(ctx, cfg)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { st.DB.Close() })
+	require.NoError(tb, st.Migrate(ctx))
+	q, err := st.NewQueue(nil, jobs.Default())
+	require.NoError(tb, err)
+	h := hub.New(hub.Config{DB: st.DB, Partners: hub.PartnerMap{"acme": {ID: "acme", Account: "ACME"}}})
+	h.Attach(q)
+	tb.Cleanup(h.Close)
+	return st, h
+}
+
+// sendOrders receives n one-line orders from partner acme (PO numbers prefix0000 on), from
+// senders goroutines at once, and returns the first error.
+func sendOrders(ctx context.Context, h *hub.Hub, prefix string, n, senders int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for range senders {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				o := waybill.Order{PONumber: fmt.Sprintf("%s%04d", prefix, i), Lines: []waybill.Line{
+					{Number: "1", VendorItem: fmt.Sprintf("SKU-%d", i%7), Quantity: waybill.MustDecimal("2"), UOM: "EA"}}}
+				payload, _ := json.Marshal(o)
+				if _, err := h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme", Payload: payload}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // the first error, or nil
 }
 
 // waitFor polls cond until it holds or the timeout passes; the hub runs in another process, so
