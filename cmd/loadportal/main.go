@@ -15,8 +15,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/waybill-hub/waybill/internal/app"
-	"github.com/waybill-hub/waybill/internal/config"
 	"github.com/waybill-hub/waybill/internal/portal/load"
 )
 
@@ -38,7 +36,6 @@ func main() {
 	flag.BoolVar(&o.Timeline, "timeline", false, "print each phase's latency per 5 seconds")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (server and generator) to this file")
 	flag.Parse()
-	app.TuneRuntime(config.Default().Runtime) // the hub runs in this process, paced as waybill serve paces it
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

@@ -48,7 +48,6 @@ func benchApp(b *testing.B, backend string) *app.App {
 		fmt.Sscan(v, &cfg.Pipeline.Workers)
 	}
 	cfg.Partners = []config.Partner{{ID: "acme", Account: "ACME"}}
-	app.TuneRuntime(cfg.Runtime) // as waybill serve does
 	a, err := app.New(ctx, cfg, app.Options{Storage: st, ERP: memerp.New(true), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
