@@ -737,7 +737,7 @@ func TestCommitReportedLostStillSubmits(t *testing.T) {
 	ctx := context.Background()
 	inner, err := sqlite.Open(ctx, t.TempDir())
 	require.NoError(t, err)
-	lossy := &lossyCommits{Backend: inner}
+	lossy := &lossyCommits{Backend: inner, match: func(q string) bool { return strings.HasPrefix(q, "UPDATE messages SET state") }}
 	db := store.New(lossy)
 	drv := riversqlite.New(inner.DB())
 	st := &app.Storage{DB: db,
@@ -765,10 +765,59 @@ func TestCommitReportedLostStillSubmits(t *testing.T) {
 	require.True(t, lossy.fired.Load(), "the recording's commit reported a failure it did not have")
 }
 
-// lossyCommits is a store backend whose next transaction that claims a message, once armed,
-// commits and then reports that the commit failed.
+// TestReceiptBatchCommitReportedLost makes a batch of receipts commit and then report a failure:
+// its receipts are answered as stored, not stored again alone as duplicates of themselves.
+func TestReceiptBatchCommitReportedLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	inner, err := sqlite.Open(ctx, t.TempDir())
+	require.NoError(t, err)
+	lossy := &lossyCommits{Backend: inner, match: func(q string) bool {
+		return strings.HasPrefix(q, "INSERT INTO messages") && strings.Contains(q, "), (") // several messages: a batch
+	}}
+	lossy.armed.Store(true)
+	db := store.New(lossy)
+	require.NoError(t, db.Migrate(ctx))
+	h := hub.New(hub.Config{DB: db, Partners: hub.PartnerMap{"acme": {ID: "acme", Account: "ACME"}}})
+	defer h.Close()
+	drv := riversqlite.New(inner.DB())
+	require.NoError(t, jobs.Migrate(ctx, drv))
+	q, err := jobs.NewRiverQueue(db, drv, nil, jobs.Default())
+	require.NoError(t, err)
+	h.Attach(q)
+	// Receipts at once until a batch of them is stored (a lone one goes alone at first).
+	var all []waybill.Receipt
+	for round := 0; round < 50 && !lossy.fired.Load(); round++ {
+		rcs := make([]waybill.Receipt, 16)
+		errs := make([]error, len(rcs))
+		var wg sync.WaitGroup
+		for i := range rcs {
+			wg.Go(func() {
+				rcs[i], errs[i] = h.Receive(ctx, waybill.InboundMessage{Channel: waybill.ChannelHTTP, Partner: "acme",
+					Payload: orderJSON(fmt.Sprintf("PO-R%02d-%02d", round, i))})
+			})
+		}
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...))
+		all = append(all, rcs...)
+	}
+	require.True(t, lossy.fired.Load(), "no batch of receipts formed")
+	ids := map[string]bool{}
+	for _, rc := range all {
+		require.False(t, rc.Duplicate, "a receipt answered as a duplicate of itself")
+		ids[rc.MessageID] = true
+	}
+	require.Len(t, ids, len(all))
+	n, err := db.CountMessages(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, len(all), n["in/received"], "one message stored per receipt: %v", n)
+}
+
+// lossyCommits is a store backend whose next transaction with a statement that match accepts,
+// once armed, commits and then reports that the commit failed.
 type lossyCommits struct {
 	*sqlite.Backend
+	match        func(q string) bool
 	armed, fired atomic.Bool
 }
 
@@ -782,17 +831,17 @@ func (l *lossyCommits) Begin(ctx context.Context) (store.TxExecutor, error) {
 
 type lossyTx struct {
 	store.TxExecutor
-	l      *lossyCommits
-	claims bool
+	l       *lossyCommits
+	matched bool
 }
 
 func (t *lossyTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	t.claims = t.claims || strings.HasPrefix(q, "UPDATE messages SET state")
+	t.matched = t.matched || t.l.match(q)
 	return t.TxExecutor.Exec(ctx, q, args...)
 }
 
 func (t *lossyTx) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
-	t.claims = t.claims || strings.HasPrefix(q, "UPDATE messages SET state")
+	t.matched = t.matched || t.l.match(q)
 	return t.TxExecutor.Query(ctx, q, args...)
 }
 
@@ -800,7 +849,7 @@ func (t *lossyTx) Commit(ctx context.Context) error {
 	if err := t.TxExecutor.Commit(ctx); err != nil {
 		return err
 	}
-	if t.claims && t.l.armed.CompareAndSwap(true, false) {
+	if t.matched && t.l.armed.CompareAndSwap(true, false) {
 		t.l.fired.Store(true)
 		return errors.New("connection lost at COMMIT")
 	}

@@ -79,6 +79,12 @@ func (h *Hub) receiveTogether(batch []*pending[receipt, waybill.Receipt]) (dups 
 	defer cancel()
 	defer span.End()
 	stored, err := h.storeReceipts(ctx, batch)
+	if err != nil && h.storedAnyway(ctx, stored) {
+		// The commit happened although it reported a failure (the connection lost at COMMIT):
+		// storing each again alone would answer each receipt as a duplicate of itself.
+		h.log.WarnContext(ctx, "a batch of receipts was stored although its commit reported a failure", "receipts", len(batch), "error", err)
+		err = nil
+	}
 	if err != nil {
 		h.log.WarnContext(ctx, "storing a batch of receipts failed; storing each alone", "receipts", len(batch), "error", err)
 	}
@@ -99,9 +105,26 @@ func (h *Hub) receiveTogether(batch []*pending[receipt, waybill.Receipt]) (dups 
 	return dups
 }
 
+// storedAnyway reports whether the messages of a batch whose transaction reported a failure are
+// stored all the same (stored as storeReceipts returned it; none stored is false).
+func (h *Hub) storedAnyway(ctx context.Context, stored []*store.Message) bool {
+	var ids []string
+	for _, m := range stored {
+		if m != nil {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return false
+	}
+	got, err := h.db.MessagesByID(ctx, ids)
+	return err == nil && len(got) == len(ids)
+}
+
 // storeReceipts stores batch in one transaction and returns, by position, the messages it
 // stored: nil for a receipt whose digest was claimed before (a duplicate, left to be stored
-// alone). A panic is returned as an error.
+// alone). When the transaction fails, it returns the messages its last attempt tried to store
+// with the error. A panic is returned as an error.
 func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybill.Receipt]) (out []*store.Message, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -153,10 +176,7 @@ func (h *Hub) storeReceipts(ctx context.Context, batch []*pending[receipt, waybi
 		}
 		return h.q.InsertParamsTx(ctx, tx, processJobs(ms, opts, ctxs))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, err
 }
 
 // batchFairOpts returns the insert options of the process_message jobs of ms, stored in tx in
